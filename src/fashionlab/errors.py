@@ -1,0 +1,25 @@
+"""Errors that the stages turn into a one-line message and an exit status, never a traceback."""
+
+
+class FashionlabError(Exception):
+    """A problem the user can fix: bad parameters, damaged data, a missing file."""
+
+    exit_code = 1
+
+
+class ParamsError(FashionlabError):
+    """`params.yaml` is missing, malformed or has a value out of range."""
+
+    exit_code = 2
+
+
+class DataError(FashionlabError):
+    """An input file is missing, truncated, or differs from what was published."""
+
+
+class TrainingError(FashionlabError):
+    """Training cannot go on, e.g. the loss became NaN."""
+
+
+class ParityError(FashionlabError):
+    """A custom layer no longer computes what it should."""

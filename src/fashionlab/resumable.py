@@ -1,0 +1,108 @@
+"""Run the training loop so that Ctrl-C, SIGTERM or a crash costs at most the work since the last save."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fashionlab.checkpoint import fingerprint, resume_checkpoint, save_checkpoint
+from fashionlab.errors import FashionlabError
+from fashionlab.params import Params
+from fashionlab.progress import TrainingDisplay
+from fashionlab.training import EpochRecord, Interrupted, Position, Trainer, fit
+
+EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
+class TrainingInterrupted(FashionlabError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+    def __init__(self, message: str, signal_name: str):
+        super().__init__(message)
+        self.exit_code = EXIT_CODES[signal_name]
+
+
+@dataclass
+class TrainingResult:
+    history: list[EpochRecord]
+    epoch_seconds: list[float] = field(default_factory=list)  # epochs run by this process only
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[Callable[[], str | None]]:
+    """Turn SIGINT and SIGTERM into a flag the loop polls between steps, instead of an exception mid-step."""
+    requested: list[str] = []
+
+    def handler(signum, _frame):
+        requested.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: requested[0] if requested else None
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_key(params: Params, *arrays: np.ndarray) -> str:
+    """What a checkpoint must match to be resumed: the seed, model and train params, and the data."""
+    digests = [hashlib.sha256(np.ascontiguousarray(a).data).hexdigest() for a in arrays]
+    return fingerprint(params.seed, asdict(params.model), asdict(params.train), digests)
+
+
+def train_resumable(
+    trainer: Trainer,
+    params: Params,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    checkpoint_dir: Path,
+    display: TrainingDisplay,
+) -> TrainingResult:
+    """Resume from `checkpoint_dir` when it holds this run's unfinished state, checkpoint every epoch."""
+    key = run_key(params, *train, *val)
+    resumed = resume_checkpoint(checkpoint_dir, trainer, key)
+    start, history = resumed if resumed else (Position(), [])
+    result = TrainingResult(history)
+    clock = [time.perf_counter()]
+
+    def on_epoch_end(position: Position, record: EpochRecord) -> None:
+        now = time.perf_counter()
+        result.epoch_seconds.append(now - clock[0])
+        display.epoch_end(record, now - clock[0])
+        save_checkpoint(checkpoint_dir, trainer, position, history, key, complete=False)
+        clock[0] = time.perf_counter()  # the checkpoint's write is not the next epoch's time
+
+    with stop_on_signals() as stop_requested:
+        try:
+            fit(
+                trainer,
+                train,
+                val,
+                epochs=params.train.epochs,
+                batch_size=params.train.batch_size,
+                seed=params.seed,
+                start=start,
+                history=history,
+                on_step=display.step,
+                on_epoch_end=on_epoch_end,
+                stop_requested=stop_requested,
+            )
+        except Interrupted as stop:
+            display.close()
+            save_checkpoint(checkpoint_dir, trainer, stop.position, history, key, complete=False)
+            raise TrainingInterrupted(
+                f"{stop.signal_name} at epoch {stop.position.epoch + 1}, step {stop.position.step}: "
+                f"checkpoint saved in {checkpoint_dir}; run `dvc repro` again to resume",
+                stop.signal_name,
+            ) from None
+        finally:
+            display.close()
+    save_checkpoint(checkpoint_dir, trainer, Position(params.train.epochs, 0), history, key, complete=True)
+    return result

@@ -1,0 +1,242 @@
+"""The hand-written training loop: one traced step, one optimizer per group of layers.
+
+Optimizers and metric objects are created and built once, before the first traced call, and only
+`reset_state()` between epochs, so the step traces once for the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fashionlab.errors import TrainingError
+from fashionlab.idx import IMAGE_SIDE
+from fashionlab.params import OptimizerGroup
+
+VALIDATION_BATCH = 1000
+BATCH_SIGNATURE = (
+    tf.TensorSpec((None, IMAGE_SIDE, IMAGE_SIDE), tf.uint8, name="images"),
+    tf.TensorSpec((None,), tf.uint8, name="labels"),
+)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow's kernels deterministic."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def make_optimizer(group: OptimizerGroup) -> keras.optimizers.Optimizer:
+    name = f"{group.name}_{group.optimizer}"
+    if group.optimizer == "adam":
+        return keras.optimizers.Adam(group.learning_rate, name=name)
+    if group.optimizer == "adamw":
+        return keras.optimizers.AdamW(group.learning_rate, weight_decay=group.weight_decay, name=name)
+    if group.optimizer == "sgd":
+        return keras.optimizers.SGD(group.learning_rate, momentum=group.momentum, name=name)
+    if group.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(group.learning_rate, momentum=group.momentum, name=name)
+    raise ValueError(f"unknown optimizer {group.optimizer!r}")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int  # 1-based, as displayed
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None  # None when the validation split is empty
+    val_accuracy: float | None
+    learning_rates: dict[str, float]
+
+    def as_row(self) -> dict:
+        row = {
+            "epoch": self.epoch,
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+        row.update({f"lr_{name}": rate for name, rate in self.learning_rates.items()})
+        return row
+
+
+class Trainer:
+    """A model, its optimizer groups, and the traced train and evaluation steps."""
+
+    def __init__(self, model: keras.Model, groups: tuple[OptimizerGroup, ...]):
+        self.model = model
+        self.groups = groups
+        self.optimizers = {group.name: make_optimizer(group) for group in groups}
+        self.group_variables = {
+            group.name: [v for layer in group.layers for v in model.get_layer(layer).trainable_variables]
+            for group in groups
+        }
+        owned = [id(v) for variables in self.group_variables.values() for v in variables]
+        if sorted(owned) != sorted(id(v) for v in model.trainable_variables):
+            raise TrainingError("optimizer groups must own every trainable variable exactly once")
+        for name, optimizer in self.optimizers.items():
+            optimizer.build(self.group_variables[name])
+        self.variables = [v for group in groups for v in self.group_variables[group.name]]
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.train_loss = keras.metrics.Mean(name="train_loss")
+        self.train_accuracy = keras.metrics.SparseCategoricalAccuracy(name="train_accuracy")
+        self.val_loss = keras.metrics.Mean(name="val_loss")
+        self.val_accuracy = keras.metrics.SparseCategoricalAccuracy(name="val_accuracy")
+        self.trace_count = 0
+        self.train_step = tf.function(self._train_step, input_signature=BATCH_SIGNATURE)
+        self.eval_step = tf.function(self._eval_step, input_signature=BATCH_SIGNATURE)
+
+    def _train_step(self, images, labels):
+        self.trace_count += 1  # Python code runs only while tracing
+        with tf.GradientTape() as tape:
+            logits = self.model(images, training=True)
+            loss = self.loss_fn(labels, logits)
+        gradients = tape.gradient(loss, self.variables)
+        start = 0
+        for group in self.groups:
+            variables = self.group_variables[group.name]
+            self.optimizers[group.name].apply(gradients[start : start + len(variables)], variables)
+            start += len(variables)
+        self.train_loss.update_state(loss, sample_weight=tf.shape(labels)[0])
+        self.train_accuracy.update_state(labels, logits)
+        return loss, self.train_loss.result(), self.train_accuracy.result()
+
+    def _eval_step(self, images, labels):
+        logits = self.model(images, training=False)
+        self.val_loss.update_state(self.loss_fn(labels, logits), sample_weight=tf.shape(labels)[0])
+        self.val_accuracy.update_state(labels, logits)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.train_loss, self.train_accuracy, self.val_loss, self.val_accuracy]
+
+    def learning_rates(self) -> dict[str, float]:
+        return {name: float(optimizer.learning_rate.numpy()) for name, optimizer in self.optimizers.items()}
+
+    def validate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float | None, float | None]:
+        if len(labels) == 0:
+            return None, None
+        self.val_loss.reset_state()
+        self.val_accuracy.reset_state()
+        for start in range(0, len(labels), VALIDATION_BATCH):
+            stop = start + VALIDATION_BATCH
+            self.eval_step(images[start:stop], labels[start:stop])
+        return float(self.val_loss.result()), float(self.val_accuracy.result())
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every number that training depends on: weights, optimizer slots, running metrics."""
+        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.weights)}
+        for name, optimizer in self.optimizers.items():
+            arrays.update({f"optimizer/{name}/{i}": v.numpy() for i, v in enumerate(optimizer.variables)})
+        for metric in (self.train_loss, self.train_accuracy):
+            arrays.update({f"metric/{metric.name}/{i}": v.numpy() for i, v in enumerate(metric.variables)})
+        return arrays
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        variables = {f"model/{i}": v for i, v in enumerate(self.model.weights)}
+        for name, optimizer in self.optimizers.items():
+            variables.update({f"optimizer/{name}/{i}": v for i, v in enumerate(optimizer.variables)})
+        for metric in (self.train_loss, self.train_accuracy):
+            variables.update({f"metric/{metric.name}/{i}": v for i, v in enumerate(metric.variables)})
+        if set(variables) != set(arrays):
+            raise TrainingError("checkpoint does not match the model and optimizers")
+        for key, variable in variables.items():
+            variable.assign(arrays[key])
+
+
+def epoch_order(seed: int, epoch: int, size: int) -> np.ndarray:
+    """The shuffle of one epoch, derived from (seed, epoch) alone, so a resumed run sees the same order."""
+    return np.random.default_rng([seed, epoch]).permutation(size)
+
+
+@dataclass
+class Position:
+    """Where training stands: the next batch to run is `step` of `epoch` (both 0-based)."""
+
+    epoch: int = 0
+    step: int = 0
+
+
+class Interrupted(Exception):
+    """Raised between steps when the user asked training to stop (SIGINT or SIGTERM)."""
+
+    def __init__(self, position: Position, signal_name: str):
+        super().__init__(signal_name)
+        self.position = position
+        self.signal_name = signal_name
+
+
+def fit(
+    trainer: Trainer,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    start: Position,
+    history: list[EpochRecord],
+    on_step: Callable[[Position, int, float, float], None] = lambda *_: None,
+    on_epoch_end: Callable[[Position, EpochRecord], None] = lambda *_: None,
+    stop_requested: Callable[[], str | None] = lambda: None,
+) -> list[EpochRecord]:
+    """Train from `start` to the last epoch and return the history, one record per epoch.
+
+    `on_epoch_end` receives the position of the next epoch (for checkpoints); `stop_requested` is
+    polled after every step and, when it names a signal, training raises `Interrupted` at that step.
+    """
+    images, labels = train
+    steps = math.ceil(len(labels) / batch_size)
+    for epoch in range(start.epoch, epochs):
+        first_step = start.step if epoch == start.epoch else 0
+        if first_step == 0:
+            trainer.train_loss.reset_state()
+            trainer.train_accuracy.reset_state()
+        order = epoch_order(seed, epoch, len(labels))
+        for step in range(first_step, steps):
+            batch = order[step * batch_size : (step + 1) * batch_size]
+            loss, mean_loss, accuracy = trainer.train_step(images[batch], labels[batch])
+            loss = float(loss)
+            if not math.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {loss} at epoch {epoch + 1}, step {step + 1}: training stopped "
+                    "(lower the learning rate; the last good checkpoint is kept)"
+                )
+            on_step(Position(epoch, step + 1), steps, float(mean_loss), float(accuracy))
+            signal_name = stop_requested()
+            if signal_name:
+                raise Interrupted(Position(epoch, step + 1), signal_name)
+        val_loss, val_accuracy = trainer.validate(*val)
+        record = EpochRecord(
+            epoch + 1,
+            float(trainer.train_loss.result()),
+            float(trainer.train_accuracy.result()),
+            val_loss,
+            val_accuracy,
+            trainer.learning_rates(),
+        )
+        history.append(record)
+        on_epoch_end(Position(epoch + 1, 0), record)
+    return history
+
+
+def summarize(history: list[EpochRecord]) -> dict:
+    """The final epoch and the best one (lowest validation loss, or training loss without validation)."""
+    by = "val_loss" if history[-1].val_loss is not None else "train_loss"
+    best = min(history, key=lambda record: getattr(record, by))
+    scores = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    return {
+        "final": {key: getattr(history[-1], key) for key in scores},
+        "best": {key: getattr(best, key) for key in scores},
+        "best_selected_by": by,
+    }

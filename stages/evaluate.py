@@ -1,0 +1,31 @@
+"""DVC stage `evaluate`: score the trained model once on the held-out test images."""
+
+from fashionlab.cli import run_stage, stage_parser
+from fashionlab.data import load_split
+from fashionlab.datasets import DATASETS
+from fashionlab.evaluation import classification_scores, cross_entropy, load_trained_model, predict_logits
+from fashionlab.outputs import write_csv, write_json
+
+
+def main(args, params):
+    class_names = DATASETS[params.data.dataset].class_names
+    images, labels = load_split(args.test)
+    model = load_trained_model(args.model)
+    logits = predict_logits(model, images, params.evaluate.batch_size)
+    predictions = logits.argmax(axis=1)
+    scores = classification_scores(labels, predictions, class_names)
+    scores["loss"] = cross_entropy(logits, labels)
+    pairs = zip(labels, predictions, strict=True)
+    write_csv(args.confusion, [{"actual": class_names[a], "predicted": class_names[p]} for a, p in pairs])
+    write_json(args.metrics, scores)
+    accuracy, loss, f1 = scores["accuracy"], scores["loss"], scores["macro_f1"]
+    print(f"test accuracy {accuracy:.4f}, loss {loss:.4f}, macro F1 {f1:.4f}")
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--test", default="data/prepared/test.npz")
+    parser.add_argument("--model", default="models/model.keras")
+    parser.add_argument("--metrics", default="metrics/eval.json")
+    parser.add_argument("--confusion", default="metrics/confusion.csv")
+    run_stage(main, parser)

@@ -1,0 +1,27 @@
+"""DVC stage `parity`: prove the custom layers compute what Keras computes, or stop the pipeline."""
+
+from fashionlab.cli import run_stage, stage_parser
+from fashionlab.errors import ParityError
+from fashionlab.outputs import write_json
+from fashionlab.parity import parity_failures, run_parity
+
+
+def main(args, params):
+    report = run_parity(params.model.epsilon, params.seed)
+    failures = parity_failures(report, params.parity.tolerance, params.parity.half_tolerance)
+    if failures:
+        # Nothing is written: the last passing report stays, and the exit status stops `train`.
+        raise ParityError(f"parity lost in {len(failures)} check(s): " + "; ".join(failures))
+    write_json(args.metrics, report)
+    summary = report["summary"]["float32"]
+    print(
+        f"parity holds: variance vs Keras {summary['variance_vs_keras_max_abs']:.2g}, "
+        f"std vs float64 {summary['std_vs_float64_max_abs']:.2g}, "
+        f"std within the derived bound (excess {summary['std_excess_over_bound']:.2g}) in float32"
+    )
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--metrics", default="metrics/parity.json")
+    run_stage(main, parser)

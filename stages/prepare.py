@@ -1,0 +1,29 @@
+"""DVC stage `prepare`: verify the Fashion-MNIST archives and write the train / val / test splits."""
+
+from pathlib import Path
+
+from fashionlab.cli import run_stage, stage_parser
+from fashionlab.data import SPLITS, save_split
+from fashionlab.datasets import DATASETS
+from fashionlab.download import locate_archives
+from fashionlab.outputs import write_json
+from fashionlab.preparation import prepare_splits
+
+
+def main(args, params):
+    spec = DATASETS[params.data.dataset]
+    archives = locate_archives(spec, params.data.source, Path(params.data.cache_dir))
+    splits, report = prepare_splits(
+        spec, archives, params.data.val_size, params.data.train_subset, params.seed
+    )
+    for split in SPLITS:
+        save_split(args.out, split, *splits[split])
+    write_json(args.metrics, report)
+    print(", ".join(f"{split}: {size}" for split, size in report["sizes"].items()))
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--out", default="data/prepared", help="folder for train.npz, val.npz, test.npz")
+    parser.add_argument("--metrics", default="metrics/prepare.json")
+    run_stage(main, parser)

@@ -1,0 +1,49 @@
+"""DVC stage `train`: the custom loop on the prepared splits; writes the model, history and summary."""
+
+from pathlib import Path
+
+from fashionlab.cli import run_stage, stage_parser
+from fashionlab.data import load_split, split_path
+from fashionlab.model import build_model
+from fashionlab.outputs import atomic_path, write_csv, write_json
+from fashionlab.progress import TrainingDisplay
+from fashionlab.resumable import train_resumable
+from fashionlab.training import Trainer, seed_everything, summarize
+
+
+def main(args, params):
+    seed_everything(params.seed)
+    train = load_split(split_path(args.data, "train"))
+    val = load_split(split_path(args.data, "val"))
+    trainer = Trainer(build_model(params.model), params.train.groups)
+    display = TrainingDisplay(params.train.epochs)
+    result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display)
+
+    with atomic_path(args.model) as tmp:
+        trainer.model.save(tmp)
+    write_csv(args.history, [record.as_row() for record in result.history])
+    write_json(args.summary, summarize(result.history))
+    seconds = result.epoch_seconds
+    steady = sorted(seconds[1:] or seconds)  # the first epoch pays for tracing
+    median = steady[len(steady) // 2] if steady else None
+    write_json(
+        args.timing,
+        {
+            "epochs_timed": len(seconds),
+            "seconds_per_epoch": [round(s, 3) for s in seconds],
+            "median_seconds_per_epoch": round(median, 3) if median else None,
+            "samples_per_second": round(len(train[1]) / median, 1) if median else None,
+            "trace_count": trainer.trace_count,
+        },
+    )
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--data", default="data/prepared", help="folder with train.npz and val.npz")
+    parser.add_argument("--checkpoint", default="models/checkpoint", help="folder for the resumable state")
+    parser.add_argument("--model", default="models/model.keras")
+    parser.add_argument("--history", default="metrics/history.csv")
+    parser.add_argument("--summary", default="metrics/train.json")
+    parser.add_argument("--timing", default="metrics/timing.json", help="wall-clock figures (vary by run)")
+    run_stage(main, parser)
