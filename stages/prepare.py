@@ -13,9 +13,7 @@ from fashionlab.preparation import prepare_splits
 def main(args, params):
     spec = DATASETS[params.data.dataset]
     archives = locate_archives(spec, params.data.source, Path(params.data.cache_dir))
-    splits, report = prepare_splits(
-        spec, archives, params.data.val_size, params.data.train_subset, params.seed
-    )
+    splits, report = prepare_splits(spec, archives, params.data.val_size, params.data.train_subset, params.seed)
     for split in SPLITS:
         save_split(args.out, split, *splits[split])
     write_json(args.metrics, report)

@@ -93,18 +93,10 @@ MNIST = DatasetSpec(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
     ),
-    train_images=IdxFile(
-        "train-images-idx3-ubyte.gz", "images", 60_000, "f68b3c2dcbeaaa9fbdd348bbdeb94873", None
-    ),
-    train_labels=IdxFile(
-        "train-labels-idx1-ubyte.gz", "labels", 60_000, "d53e105ee54ea40749a09fcbcd1e9432", None
-    ),
-    test_images=IdxFile(
-        "t10k-images-idx3-ubyte.gz", "images", 10_000, "9fb629c4189551a2d022fa330f9573f3", None
-    ),
-    test_labels=IdxFile(
-        "t10k-labels-idx1-ubyte.gz", "labels", 10_000, "ec29112dd5afa0611ce80d1b7f02629c", None
-    ),
+    train_images=IdxFile("train-images-idx3-ubyte.gz", "images", 60_000, "f68b3c2dcbeaaa9fbdd348bbdeb94873", None),
+    train_labels=IdxFile("train-labels-idx1-ubyte.gz", "labels", 60_000, "d53e105ee54ea40749a09fcbcd1e9432", None),
+    test_images=IdxFile("t10k-images-idx3-ubyte.gz", "images", 10_000, "9fb629c4189551a2d022fa330f9573f3", None),
+    test_labels=IdxFile("t10k-labels-idx1-ubyte.gz", "labels", 10_000, "ec29112dd5afa0611ce80d1b7f02629c", None),
     system_dir=None,
 )
 

@@ -41,9 +41,7 @@ def _in_folder(spec: DatasetSpec, folder: Path) -> dict[str, Path]:
     paths = {f.name: folder / f.name for f in spec.files}
     for path in paths.values():
         if not path.is_file():
-            raise DataError(
-                f"{path}: file not found (expected the four {spec.name} IDX archives in {folder})"
-            )
+            raise DataError(f"{path}: file not found (expected the four {spec.name} IDX archives in {folder})")
     return paths
 
 
@@ -78,9 +76,7 @@ def fetch(
                 return target
             except (urllib.error.URLError, OSError, _ChecksumMismatch) as err:
                 failures.append(f"{url}: {_describe(err)}")
-    raise DataError(
-        f"{target}: download failed from every mirror ({attempts} attempts each); last: {failures[-1]}"
-    )
+    raise DataError(f"{target}: download failed from every mirror ({attempts} attempts each); last: {failures[-1]}")
 
 
 class _ChecksumMismatch(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 
@@ -11,10 +13,10 @@ from fashionlab.errors import DataError
 
 def load_trained_model(path) -> keras.Model:
     """Load in Keras safe mode (no arbitrary code); a missing or damaged file is a one-line error."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: file not found (run the train stage: dvc repro train)")
     try:
         return keras.models.load_model(path, safe_mode=True)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found (run the train stage: dvc repro train)") from None
     except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{path}: cannot load the model: {reason}") from None

@@ -57,8 +57,7 @@ def parse_idx(raw: bytes, kind: str, where: str) -> np.ndarray:
     body = len(raw) - header_bytes
     if body != count * item_bytes:
         raise DataError(
-            f"{where}: expected {count * item_bytes} data bytes for the {count} {kind} in the header, "
-            f"got {body} bytes"
+            f"{where}: expected {count * item_bytes} data bytes for the {count} {kind} in the header, got {body} bytes"
         )
     array = np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape((count, *item_shape))
     if kind == "labels" and count and int(array.max()) >= NUM_CLASSES:
@@ -67,9 +66,7 @@ def parse_idx(raw: bytes, kind: str, where: str) -> np.ndarray:
     return array
 
 
-def read_idx(
-    path: Path, kind: str, *, sha256: str | None = None, gz_md5: str | None = None
-) -> tuple[np.ndarray, str]:
+def read_idx(path: Path, kind: str, *, sha256: str | None = None, gz_md5: str | None = None) -> tuple[np.ndarray, str]:
     """Decompress, parse and verify one IDX archive; return the array and the SHA-256 of its content.
 
     `sha256` checks the decompressed bytes (robust to recompression); `gz_md5` checks the archive itself,
@@ -83,7 +80,5 @@ def read_idx(
     array = parse_idx(raw, kind, str(path))
     actual = hashlib.sha256(raw).hexdigest()
     if sha256 is not None and actual != sha256:
-        raise DataError(
-            f"{path}: SHA-256 of the decompressed content mismatch: expected {sha256}, got {actual}"
-        )
+        raise DataError(f"{path}: SHA-256 of the decompressed content mismatch: expected {sha256}, got {actual}")
     return array, actual

@@ -46,9 +46,7 @@ class LayerNormalization(keras.layers.Layer):
     def __init__(self, epsilon: float = 1e-3, epsilon_placement: str = "std", **kwargs):
         super().__init__(**kwargs)
         if epsilon_placement not in EPSILON_PLACEMENTS:
-            raise ValueError(
-                f"epsilon_placement: expected one of {EPSILON_PLACEMENTS}, got {epsilon_placement!r}"
-            )
+            raise ValueError(f"epsilon_placement: expected one of {EPSILON_PLACEMENTS}, got {epsilon_placement!r}")
         self.epsilon = epsilon
         self.epsilon_placement = epsilon_placement
         # Weights stay float32 under a mixed-precision policy and inputs keep their dtype: `call` casts.
@@ -81,9 +79,7 @@ class LayerNormalization(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon, "epsilon_placement": self.epsilon_placement}
 
 
-def std_placement_bound(
-    variance: np.ndarray, features: int, epsilon: float, alpha_abs_max: float
-) -> np.ndarray:
+def std_placement_bound(variance: np.ndarray, features: int, epsilon: float, alpha_abs_max: float) -> np.ndarray:
     """Per-row bound on |"std" − "variance"| (see `LayerNormalization`), from each row's variance σ²."""
     std = np.sqrt(np.asarray(variance, dtype=np.float64))
     gap = np.abs(std / (std + epsilon) - std / np.sqrt(std**2 + epsilon))
@@ -105,9 +101,7 @@ class Dense(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_shape[-1], self.units), initializer="glorot_normal"
-        )
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="glorot_normal")
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
 
     def call(self, inputs):

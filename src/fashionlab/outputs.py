@@ -71,7 +71,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             entry = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_EPOCH)
             entry.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(entry, "w", force_zip64=True) as stream:
-                np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
+                np.lib.format.write_array(stream, np.asarray(array, order="C"), allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -87,9 +87,7 @@ def read_npz(path: str | Path, names: tuple[str, ...] | None = None) -> dict[str
             names = tuple(archive.files) if names is None else names
             missing = [name for name in names if name not in archive.files]
             if missing:
-                raise DataError(
-                    f"{path}: expected arrays {', '.join(names)}, got {', '.join(archive.files) or 'none'}"
-                )
+                raise DataError(f"{path}: expected arrays {', '.join(names)}, got {', '.join(archive.files) or 'none'}")
             return {name: archive[name] for name in names}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found (run the prepare stage: dvc repro prepare)") from None

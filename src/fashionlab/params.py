@@ -160,7 +160,7 @@ class _Section:
         unknown = sorted(set(self.raw) - self.read, key=str)
         if unknown:
             known = ", ".join(sorted(self.read))
-            self._fail(self.key(str(unknown[0])), f"no such key (known keys: {known})", "an unknown key")
+            raise ParamsError(f"{self.file}: {self.key(str(unknown[0]))}: unknown key, expected one of {known}")
 
 
 def _show(value: Any) -> str:
@@ -249,8 +249,7 @@ def _parse_train(s: _Section, model: ModelParams, data: DataParams) -> TrainPara
     batch_size = s.integer("batch_size", 1, data.train_size)
     groups_section = s.section("groups")
     groups = tuple(
-        _parse_group(groups_section.section(str(name)), str(name), model.layer_names)
-        for name in groups_section.raw
+        _parse_group(groups_section.section(str(name)), str(name), model.layer_names) for name in groups_section.raw
     )
     if not groups:
         s._fail(s.key("groups"), "at least one optimizer group", groups_section.raw)
@@ -285,17 +284,13 @@ def _parse_group(s: _Section, name: str, valid_layers: tuple[str, ...]) -> Optim
     learning_rate = s.positive_float("learning_rate")
     momentum = s.optional("momentum", 0.0)
     if momentum and optimizer not in ("sgd", "rmsprop"):
-        s._fail(
-            s.key("momentum"), f"no momentum for optimizer {optimizer!r} (sgd and rmsprop only)", momentum
-        )
+        s._fail(s.key("momentum"), f"no momentum for optimizer {optimizer!r} (sgd and rmsprop only)", momentum)
     momentum = s.positive_float("momentum", value=momentum, allow_zero=True)
     if momentum >= 1:
         s._fail(s.key("momentum"), "a number in [0, 1)", momentum)
     weight_decay = s.optional("weight_decay", 0.0)
     if weight_decay and optimizer != "adamw":
-        s._fail(
-            s.key("weight_decay"), f"no weight_decay for optimizer {optimizer!r} (adamw only)", weight_decay
-        )
+        s._fail(s.key("weight_decay"), f"no weight_decay for optimizer {optimizer!r} (adamw only)", weight_decay)
     weight_decay = s.positive_float("weight_decay", value=weight_decay, allow_zero=True)
     s.done()
     return OptimizerGroup(name, tuple(layers), optimizer, learning_rate, momentum, weight_decay)

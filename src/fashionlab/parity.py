@@ -103,9 +103,7 @@ def measure_case(case: Case, epsilon: float, seed: int, layer_cls=LayerNormaliza
             seen = tf.cast(tf.cast(x, case.dtype), tf.float64).numpy()
             reference = reference_std(seen, alpha, beta, epsilon)
             entry["vs_float64"] = float(np.max(np.abs(ours["output"] - reference)))
-            bound = std_placement_bound(
-                seen.var(axis=-1, keepdims=True), features, epsilon, float(alpha.max())
-            )
+            bound = std_placement_bound(seen.var(axis=-1, keepdims=True), features, epsilon, float(alpha.max()))
             excess = np.abs(ours["output"] - theirs["output"]) - bound
             entry["bound"] = float(bound.max())
             entry["excess_over_bound"] = max(float(excess.max()), 0.0)
@@ -169,13 +167,9 @@ def parity_failures(report: dict, tolerance: float, half_tolerance: float) -> li
         for quantity, diff in case["variance"]["vs_keras"].items():
             measure = "max_abs" if quantity == "output" else "max_rel"
             if not diff[measure] <= tol:
-                failures.append(
-                    f'{name}: "variance" vs Keras {quantity} {measure} {diff[measure]:.3g} > {tol:g}'
-                )
+                failures.append(f'{name}: "variance" vs Keras {quantity} {measure} {diff[measure]:.3g} > {tol:g}')
         if not case["std"]["vs_float64"] <= tol:
-            failures.append(
-                f'{name}: "std" vs float64 NumPy max_abs {case["std"]["vs_float64"]:.3g} > {tol:g}'
-            )
+            failures.append(f'{name}: "std" vs float64 NumPy max_abs {case["std"]["vs_float64"]:.3g} > {tol:g}')
         if not case["std"]["excess_over_bound"] <= tol:
             failures.append(
                 f'{name}: "std" vs Keras exceeds the derived bound by {case["std"]["excess_over_bound"]:.3g}'

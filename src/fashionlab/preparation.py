@@ -44,9 +44,7 @@ def prepare_splits(
     report = {
         "dataset": spec.name,
         "sizes": {name: len(labels) for name, (_, labels) in splits.items()},
-        "class_counts": {
-            name: class_counts(labels, spec.class_names) for name, (_, labels) in splits.items()
-        },
+        "class_counts": {name: class_counts(labels, spec.class_names) for name, (_, labels) in splits.items()},
         "input_sha256": hashes,
     }
     return splits, report

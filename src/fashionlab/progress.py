@@ -46,9 +46,7 @@ class TrainingDisplay:
         self.bar.update(1)
 
     def epoch_end(self, record: EpochRecord, seconds: float) -> None:
-        summary = (
-            f"loss {record.train_loss:.4f}, acc {record.train_accuracy:.4f}, {_format_validation(record)}"
-        )
+        summary = f"loss {record.train_loss:.4f}, acc {record.train_accuracy:.4f}, {_format_validation(record)}"
         if self.bar is not None:
             self.bar.set_postfix_str(summary)
             self.bar.close()

@@ -1,0 +1,86 @@
+"""Shared helpers: generated IDX archives, tiny parameter files, and running stages as a user would."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None, count: int | None = None) -> bytes:
+    """An IDX file for uint8 `array`; `magic` and `count` override the header to make broken files."""
+    kind_magic = 2051 if array.ndim == 3 else 2049
+    dims = [count if count is not None else array.shape[0], *array.shape[1:]]
+    header = np.array([magic if magic is not None else kind_magic, *dims], dtype=">u4").tobytes()
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_gz(path: Path, array: np.ndarray, **overrides) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(idx_bytes(array, **overrides), mtime=0))
+    return path
+
+
+def synthetic_dataset(n_train: int = 200, n_test: int = 50, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte.gz": (np.arange(n_train) % 10).astype(np.uint8),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte.gz": (np.arange(n_test) % 10).astype(np.uint8),
+    }
+
+
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def tiny_params(**sections) -> dict:
+    """The default parameters shrunk to seconds of training; keyword sections are merged in."""
+    params = default_params()
+    params["data"].update(val_size=500, train_subset=2000)
+    params["model"]["hidden_units"] = [32, 16]
+    params["train"].update(epochs=2, batch_size=128)
+    for name, values in sections.items():
+        if isinstance(values, dict):
+            params[name].update(values)
+        else:
+            params[name] = values
+    return copy.deepcopy(params)
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def run_stage(stage: str, *args: str, cwd: Path = ROOT, env: dict | None = None, **kwargs):
+    """Run `stages/<stage>.py` in a fresh interpreter, as DVC does; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / f"{stage}.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, to prove that a failed run changed nothing."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+requires_debian_data = pytest.mark.skipif(
+    not DEBIAN_DIR.is_dir(), reason=f"{DEBIAN_DIR} missing: `make test` installs Debian's dataset-fashion-mnist"
+)

@@ -1,0 +1,107 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import default_params, run_stage, snapshot, write_params
+from fashionlab.data import save_split
+from fashionlab.evaluation import classification_scores, cross_entropy
+
+NAMES = ("a", "b", "c")
+
+
+def test_scores_on_known_predictions():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    scores = classification_scores(labels, predicted, NAMES)
+    assert scores["accuracy"] == pytest.approx(6 / 8)
+    assert scores["per_class"]["a"] == {"precision": 1.0, "recall": 0.75, "f1": pytest.approx(6 / 7), "support": 4}
+    assert scores["per_class"]["b"]["precision"] == 0.5 and scores["per_class"]["b"]["recall"] == 0.5
+    assert scores["per_class"]["c"]["precision"] == pytest.approx(2 / 3) and scores["per_class"]["c"]["recall"] == 1.0
+    assert scores["macro_precision"] == pytest.approx((1 + 0.5 + 2 / 3) / 3)
+    assert scores["macro_recall"] == pytest.approx((0.75 + 0.5 + 1) / 3)
+
+
+def test_class_never_predicted_scores_zero_not_nan():
+    scores = classification_scores(np.array([0, 1, 2]), np.array([0, 0, 2]), NAMES)
+    assert scores["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_cross_entropy_matches_keras():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 10)).astype(np.float32) * 30
+    labels = rng.integers(0, 10, 50)
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    assert cross_entropy(logits, labels) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.fixture
+def stage_files(tmp_path):
+    """A tiny test split and a trivial saved model whose predictions are known: always class 3."""
+    images = np.zeros((20, 28, 28), np.uint8)
+    labels = (np.arange(20) % 10).astype(np.uint8)
+    save_split(tmp_path, "test", images, labels)
+    inputs = keras.Input((28, 28), dtype="uint8")
+    x = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    logits = keras.layers.Dense(
+        10, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant([0, 0, 0, 5, 0, 0, 0, 0, 0, 0])
+    )(x)
+    keras.Model(inputs, logits).save(tmp_path / "model.keras")
+    return tmp_path
+
+
+def _evaluate(folder, model):
+    params = write_params(folder / "params.yaml", default_params())
+    return run_stage(
+        "evaluate",
+        "--params",
+        str(params),
+        "--test",
+        str(folder / "test.npz"),
+        "--model",
+        str(model),
+        "--metrics",
+        str(folder / "out" / "eval.json"),
+        "--confusion",
+        str(folder / "out" / "confusion.csv"),
+    )
+
+
+def test_stage_writes_scores_and_confusion_pairs(stage_files):
+    result = _evaluate(stage_files, stage_files / "model.keras")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads((stage_files / "out" / "eval.json").read_text())
+    assert scores["accuracy"] == pytest.approx(0.1)
+    assert scores["per_class"]["Dress"]["recall"] == 1.0 and scores["per_class"]["Dress"]["precision"] == 0.1
+    lines = (stage_files / "out" / "confusion.csv").read_text().splitlines()
+    assert lines[0] == "actual,predicted" and len(lines) == 21
+    assert lines[1] == "T-shirt/top,Dress"
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "truncated"])
+def test_missing_or_damaged_model_is_one_line_and_keeps_outputs(stage_files, damage):
+    assert _evaluate(stage_files, stage_files / "model.keras").returncode == 0
+    before = snapshot(stage_files / "out")
+    model = stage_files / "model.keras"
+    if damage == "missing":
+        model = stage_files / "absent.keras"
+    elif damage == "corrupt":
+        model.write_bytes(b"this is not a zip archive")
+    else:
+        model.write_bytes(model.read_bytes()[:200])
+    result = _evaluate(stage_files, model)
+    assert result.returncode == 1
+    expected = "file not found" if damage == "missing" else "cannot load the model"
+    assert result.stderr.startswith(f"evaluate.py: error: {model}: {expected}")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert snapshot(stage_files / "out") == before
+
+
+def test_test_split_missing_an_array(stage_files):
+    np.savez(stage_files / "test.npz", images=np.zeros((2, 28, 28), np.uint8))
+    result = _evaluate(stage_files, stage_files / "model.keras")
+    assert result.returncode == 1
+    assert (
+        result.stderr == f"evaluate.py: error: {stage_files / 'test.npz'}: expected arrays images, labels, got images\n"
+    )

@@ -1,0 +1,155 @@
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, default_params, write_params
+from fashionlab.errors import ParamsError
+from fashionlab.params import load_params, parse_params
+
+
+def test_default_params_load_into_typed_objects():
+    params = load_params(ROOT / "params.yaml")
+    assert params.seed == 42
+    assert params.data.val_size == 5000 and params.data.train_size == 55_000
+    assert params.model.layer_names == ("dense1", "norm1", "dense2", "norm2", "logits")
+    assert [g.name for g in params.train.groups] == ["lower", "upper"]
+    assert params.train.groups[0].learning_rate == 1e-4 and params.train.groups[1].optimizer == "sgd"
+
+
+def _error(mutate) -> str:
+    raw = default_params()
+    mutate(raw)
+    with pytest.raises(ParamsError) as info:
+        parse_params(raw, "params.yaml")
+    return str(info.value)
+
+
+CASES = {
+    "negative val_size": (
+        lambda p: p["data"].update(val_size=-5),
+        "params.yaml: data.val_size: expected an integer in [0, 59999], got -5",
+    ),
+    "val_size leaves no training data": (
+        lambda p: p["data"].update(val_size=60000),
+        "params.yaml: data.val_size: expected an integer in [0, 59999], got 60000",
+    ),
+    "unknown key": (
+        lambda p: p["train"].update(epoch=3),
+        "params.yaml: train.epoch: unknown key, expected one of batch_size, epochs, groups",
+    ),
+    "missing key": (lambda p: p["train"].pop("epochs"), "params.yaml: train.epochs: missing, expected an integer >= 1"),
+    "wrong type": (
+        lambda p: p["train"].update(batch_size="128"),
+        "params.yaml: train.batch_size: expected an integer in [1, 55000], got '128'",
+    ),
+    "bool is not an integer": (
+        lambda p: p.update(seed=True),
+        "params.yaml: seed: expected an integer in [0, 2147483647], got True",
+    ),
+    "zero epochs": (
+        lambda p: p["train"].update(epochs=0),
+        "params.yaml: train.epochs: expected an integer >= 1, got 0",
+    ),
+    "batch larger than the training split": (
+        lambda p: (p["data"].update(train_subset=100), p["train"].update(batch_size=128)),
+        "params.yaml: train.batch_size: expected an integer in [1, 100], got 128",
+    ),
+    "zero learning rate": (
+        lambda p: p["train"]["groups"]["lower"].update(learning_rate=0),
+        "params.yaml: train.groups.lower.learning_rate: expected a number > 0, got 0",
+    ),
+    "negative learning rate": (
+        lambda p: p["train"]["groups"]["upper"].update(learning_rate=-0.1),
+        "params.yaml: train.groups.upper.learning_rate: expected a number > 0, got -0.1",
+    ),
+    "unknown optimizer": (
+        lambda p: p["train"]["groups"]["lower"].update(optimizer="adagrad"),
+        "params.yaml: train.groups.lower.optimizer: expected one of adam, sgd, rmsprop, adamw, got 'adagrad'",
+    ),
+    "layer in two groups": (
+        lambda p: p["train"]["groups"]["upper"].update(layers=["logits", "norm2"]),
+        "params.yaml: train.groups.upper.layers: expected each layer in exactly one group, "
+        "got 'norm2' also in group 'lower'",
+    ),
+    "layer in no group": (
+        lambda p: p["train"]["groups"]["lower"].update(layers=["dense1", "norm1", "dense2"]),
+        "params.yaml: train.groups: expected every layer in a group (dense1, norm1, dense2, norm2, logits), "
+        "got no group for norm2",
+    ),
+    "layer that does not exist": (
+        lambda p: p["train"]["groups"]["upper"].update(layers=["logit"]),
+        "params.yaml: train.groups.upper.layers: expected a non-empty list of layer names from "
+        "dense1, norm1, dense2, norm2, logits, got 'logit'",
+    ),
+    "momentum for adam": (
+        lambda p: p["train"]["groups"]["lower"].update(momentum=0.9),
+        "params.yaml: train.groups.lower.momentum: expected no momentum for optimizer 'adam' "
+        "(sgd and rmsprop only), got 0.9",
+    ),
+    "unknown dataset": (
+        lambda p: p["data"].update(dataset="cifar10"),
+        "params.yaml: data.dataset: expected one of fashion_mnist, mnist, got 'cifar10'",
+    ),
+    "section not a mapping": (
+        lambda p: p.update(model=[1, 2]),
+        "params.yaml: model: expected a mapping, got a list [1, 2]",
+    ),
+    "norm implementation": (
+        lambda p: p["model"].update(norm="batch"),
+        "params.yaml: model.norm: expected one of custom, keras, none, got 'batch'",
+    ),
+    "empty hidden units": (
+        lambda p: p["model"].update(hidden_units=[]),
+        "params.yaml: model.hidden_units: expected a non-empty list of integers >= 1, got a list []",
+    ),
+}
+
+
+@pytest.mark.parametrize("mutate, message", CASES.values(), ids=CASES.keys())
+def test_bad_params_give_one_line_naming_file_key_expected_and_found(mutate, message):
+    assert _error(mutate) == message
+
+
+def test_norm_none_removes_norm_layers_from_valid_group_names():
+    raw = default_params()
+    raw["model"]["norm"] = "none"
+    raw["train"]["groups"]["lower"]["layers"] = ["dense1", "dense2"]
+    assert parse_params(raw).model.layer_names == ("dense1", "dense2", "logits")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParamsError, match=r"nope.yaml: file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 42\ndata: [unclosed\n")
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line ") and "invalid YAML" in message and "\n" not in message
+
+
+def test_stage_exits_2_with_one_line_and_no_traceback(tmp_path):
+    params = default_params()
+    params["data"]["val_size"] = -5
+    path = write_params(tmp_path / "params.yaml", params)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "stages" / "prepare.py"),
+            "--params",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"prepare.py: error: {path}: data.val_size: expected an integer in [0, 59999], got -5\n"
+    assert not (tmp_path / "out").exists()

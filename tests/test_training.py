@@ -1,0 +1,159 @@
+import numpy as np
+import pytest
+
+from fashionlab.checkpoint import resume_checkpoint, save_checkpoint
+from fashionlab.errors import TrainingError
+from fashionlab.model import build_model
+from fashionlab.params import ModelParams, OptimizerGroup
+from fashionlab.training import Interrupted, Position, Trainer, epoch_order, fit, seed_everything, summarize
+
+MODEL = ModelParams(hidden_units=(16, 8), dense="custom", norm="custom", epsilon=1e-3, epsilon_placement="std")
+LOWER = ("dense1", "norm1", "dense2", "norm2")
+
+
+def groups(lower_lr=1e-4, upper_lr=1e-2, upper="sgd"):
+    return (
+        OptimizerGroup("lower", LOWER, "adam", lower_lr, 0.0, 0.0),
+        OptimizerGroup("upper", ("logits",), upper, upper_lr, 0.0, 0.0),
+    )
+
+
+def make_trainer(seed=0, **kwargs):
+    seed_everything(seed)
+    return Trainer(build_model(MODEL), groups(**kwargs))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    labels = (np.arange(300) % 10).astype(np.uint8)
+    images = (rng.integers(0, 60, size=(300, 28, 28)) + labels[:, None, None] * 19).astype(np.uint8)
+    return (images[:250], labels[:250]), (images[250:], labels[250:])
+
+
+def _fit(trainer, data, epochs=2, **kwargs):
+    train, val = data
+    return fit(
+        trainer,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=32,
+        seed=0,
+        start=kwargs.pop("start", Position()),
+        history=kwargs.pop("history", []),
+        **kwargs,
+    )
+
+
+def test_each_group_is_updated_only_by_its_own_optimizer(data):
+    import tensorflow as tf
+
+    trainer = make_trainer(lower_lr=1e-3, upper_lr=0.5)
+    (images, labels), _ = data
+    images, labels = images[:32], labels[:32]
+    before = [v.numpy().copy() for v in trainer.variables]
+    with tf.GradientTape() as tape:
+        loss = trainer.loss_fn(labels, trainer.model(images, training=True))
+    gradients = [g.numpy() for g in tape.gradient(loss, trainer.variables)]
+    trainer.train_step(images, labels)
+    after = [v.numpy() for v in trainer.variables]
+    lower_count = len(trainer.group_variables["lower"])
+    for i, (old, new, grad) in enumerate(zip(before, after, gradients, strict=True)):
+        if i < lower_count:  # Adam's first step: lr * g / (|g| + eps / sqrt(1 - beta_2)), Keras's eps = 1e-7
+            np.testing.assert_allclose(
+                old - new, 1e-3 * grad / (np.abs(grad) + 1e-7 / np.sqrt(1e-3)), rtol=1e-3, atol=1.2e-7
+            )
+        else:  # plain SGD: lr * g
+            np.testing.assert_allclose(old - new, 0.5 * grad, rtol=1e-4, atol=1e-7)
+    assert {name: int(opt.iterations.numpy()) for name, opt in trainer.optimizers.items()} == {"lower": 1, "upper": 1}
+    upper_ids = {id(v) for v in trainer.group_variables["upper"]}
+    assert {id(v) for v in trainer.model.get_layer("logits").trainable_variables} == upper_ids
+
+
+def test_step_traces_once_for_the_whole_run(data):
+    trainer = make_trainer()
+    history = _fit(trainer, data, epochs=3)  # 250 samples, batch 32: a partial last batch every epoch
+    assert trainer.trace_count == 1
+    assert len(history) == 3
+
+
+def test_history_has_one_row_per_epoch_with_each_group_rate(data):
+    history = _fit(make_trainer(), data, epochs=2)
+    rows = [record.as_row() for record in history]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert list(rows[0]) == [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "lr_lower",
+        "lr_upper",
+    ]
+    assert rows[0]["lr_lower"] == pytest.approx(1e-4) and rows[0]["lr_upper"] == pytest.approx(1e-2)
+    assert rows[1]["train_loss"] < rows[0]["train_loss"]
+    assert 0 <= rows[1]["val_accuracy"] <= 1
+    summary = summarize(history)
+    assert summary["final"]["epoch"] == 2 and summary["best_selected_by"] == "val_loss"
+    assert summary["best"]["val_loss"] == min(r["val_loss"] for r in rows)
+
+
+def test_validation_metrics_are_reset_each_epoch(data):
+    trainer = make_trainer()
+    _, (val_images, val_labels) = data
+    first = trainer.validate(val_images, val_labels)
+    assert trainer.validate(val_images, val_labels) == first
+
+
+def test_nan_loss_stops_training_naming_epoch_and_step(data):
+    trainer = make_trainer(lower_lr=1e38)  # the first Adam step moves weights by ±1e38: overflow
+    with pytest.raises(TrainingError, match=r"^loss became (nan|inf) at epoch 1, step \d+: training stopped"):
+        _fit(trainer, data, epochs=2)
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch():
+    np.testing.assert_array_equal(epoch_order(3, 5, 100), epoch_order(3, 5, 100))
+    assert not np.array_equal(epoch_order(3, 5, 100), epoch_order(3, 6, 100))
+
+
+def test_interrupted_and_resumed_run_is_bit_identical(data, tmp_path):
+    straight = make_trainer()
+    _fit(straight, data, epochs=2)
+
+    first = make_trainer()
+    history = []
+    calls = iter(range(100))
+    with pytest.raises(Interrupted) as stop:  # stop in the middle of the second epoch
+        _fit(first, data, epochs=2, history=history, stop_requested=lambda: "SIGINT" if next(calls) == 10 else None)
+    assert stop.value.position == Position(1, 3)
+    save_checkpoint(tmp_path, first, stop.value.position, history, "key", complete=False)
+
+    resumed = make_trainer(seed=99)  # a new process: other initial weights until the checkpoint is loaded
+    position, restored = resume_checkpoint(tmp_path, resumed, "key")
+    assert position == Position(1, 3) and len(restored) == 1
+    final = _fit(resumed, data, epochs=2, start=position, history=restored)
+    for a, b in zip(straight.model.weights, resumed.model.weights, strict=True):
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+    assert final[-1].train_loss == float(straight.train_loss.result())
+
+
+def test_checkpoint_of_other_parameters_is_set_aside(data, tmp_path, capsys):
+    trainer = make_trainer()
+    save_checkpoint(tmp_path, trainer, Position(1, 0), [], "old-key", complete=False)
+    assert resume_checkpoint(tmp_path, make_trainer(), "new-key") is None
+    assert (tmp_path / "state.stale.npz").exists() and not (tmp_path / "state.npz").exists()
+    assert "different training parameters" in capsys.readouterr().err
+
+
+def test_finished_checkpoint_starts_a_fresh_run(tmp_path):
+    trainer = make_trainer()
+    save_checkpoint(tmp_path, trainer, Position(2, 0), [], "key", complete=True)
+    assert resume_checkpoint(tmp_path, make_trainer(), "key") is None
+
+
+def test_unreadable_checkpoint_is_set_aside(tmp_path, capsys):
+    (tmp_path / "state.npz").write_bytes(b"not a zip")
+    assert resume_checkpoint(tmp_path, make_trainer(), "key") is None
+    assert (tmp_path / "state.stale.npz").exists()
+    assert "cannot be read" in capsys.readouterr().err
