@@ -1,0 +1,168 @@
+"""End to end: the real `dvc repro` in a temporary git repository holding a copy of the project.
+
+One repository serves the whole module, in order: a first run, a forced rerun that must be byte-identical,
+an interrupted run that `dvc repro` resumes to the same bytes, then the commands a user compares
+experiments with (`dvc metrics diff`, `dvc exp run` / `exp show`, `dvc plots show`).
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, requires_debian_data, tiny_params, write_params
+
+pytestmark = [pytest.mark.slow, requires_debian_data]
+
+BIN = Path(sys.executable).parent
+ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "DVC_NO_ANALYTICS": "1",
+}
+# Outputs that must not change between runs of the same parameters (timing.json is wall-clock).
+REPRODUCIBLE = ("prepare.json", "parity.json", "train.json", "history.csv", "eval.json", "confusion.csv")
+
+
+def sh(repo, *args, check=True, **kwargs):
+    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def outputs(repo) -> dict[str, bytes]:
+    files = {name: (repo / "metrics" / name).read_bytes() for name in REPRODUCIBLE}
+    import keras
+
+    from fashionlab import layers  # noqa: F401 - registers the custom layers
+
+    model = keras.models.load_model(repo / "models" / "model.keras", safe_mode=True)
+    files.update({f"weight {i}": w.tobytes() for i, w in enumerate(model.get_weights())})
+    return files
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("project")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    for name in listed:
+        if name.startswith("metrics/") or name == "dvc.lock" or not (ROOT / name).exists():
+            continue
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, repo / name)
+    # Long enough epochs (500 steps) to interrupt one in its middle, small enough to take seconds.
+    write_params(repo / "params.yaml", tiny_params(data={"train_subset": 4000}, train={"epochs": 3, "batch_size": 8}))
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "tiny project")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def first_run(repo):
+    result = sh(repo, "dvc", "repro")
+    for stage in ("prepare", "parity", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in result.stdout
+    assert "epoch 3/3:" in result.stdout  # one line per epoch when the output is not a terminal
+    assert sh(repo, "dvc", "status").stdout.strip() == "Data and pipelines are up to date."
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "first run")
+    return outputs(repo)
+
+
+def test_forced_rerun_is_byte_identical(repo, first_run):
+    sh(repo, "dvc", "repro", "--force")
+    assert outputs(repo) == first_run
+
+
+def _start_repro(repo):
+    return subprocess.Popen(
+        ["dvc", "repro", "--force", "train"],
+        cwd=repo,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_second_epoch(repo, process):
+    state = repo / "models" / "checkpoint" / "state.npz"
+    first_mtime = state.stat().st_mtime_ns if state.exists() else None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.exists() and state.stat().st_mtime_ns != first_mtime:
+            time.sleep(0.4)  # the first epoch's checkpoint is written: now inside the second
+            return
+        time.sleep(0.02)
+    raise AssertionError("training never reached its second epoch")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_training_resumes_to_the_same_bytes(repo, first_run, sig):
+    process = _start_repro(repo)
+    _wait_for_second_epoch(repo, process)
+    os.killpg(process.pid, sig)  # the whole group, as Ctrl-C or a killed job does
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    if sig == signal.SIGINT:
+        assert "train.py: error: SIGINT at epoch 2, step " in output
+        assert "checkpoint saved in models/checkpoint; run `dvc repro` again to resume" in output
+    resumed = sh(repo, "dvc", "repro")
+    assert "resuming from models/checkpoint/state.npz: epoch 2" in resumed.stderr + resumed.stdout
+    assert outputs(repo) == first_run
+
+
+def test_param_change_shows_in_metrics_diff(repo, first_run):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["epochs"] = 2
+    write_params(repo / "params.yaml", params)
+    sh(repo, "dvc", "repro")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "two epochs")
+    diff = json.loads(sh(repo, "dvc", "metrics", "diff", "HEAD~1", "--json").stdout)
+    assert diff["metrics/train.json"]["final.epoch"] == {"old": 3, "new": 2, "diff": -1}
+    assert "accuracy" in diff["metrics/eval.json"]
+    params_diff = json.loads(sh(repo, "dvc", "params", "diff", "HEAD~1", "--json").stdout)
+    assert params_diff["params.yaml"]["train.epochs"] == {"old": 3, "new": 2, "diff": -1}
+
+
+def test_experiment_run_and_show(repo, first_run):
+    sh(repo, "dvc", "exp", "run", "-n", "fast-upper", "-S", "train.groups.upper.learning_rate=0.05")
+    shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
+    experiments = [
+        exp
+        for commit in shown
+        for group in (commit.get("experiments") or [])
+        for exp in group.get("revs", [])
+        if exp.get("name") == "fast-upper"
+    ]
+    assert len(experiments) == 1
+    data = experiments[0]["data"]
+    assert data["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"] == 0.05
+    accuracy = data["metrics"]["metrics/eval.json"]["data"]["accuracy"]
+    assert 0.0 < accuracy <= 1.0
+
+
+def test_plots_show_writes_html(repo, first_run):
+    out = sh(repo, "dvc", "plots", "show", "-o", "plots_html")
+    html = (repo / "plots_html" / "index.html").read_text()
+    assert "index.html" in out.stdout
+    for name in ("loss", "accuracy", "confusion"):
+        assert name in html
+    assert "vega" in html
