@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, requires_debian_data, tiny_params, write_params
+from conftest import ROOT, requires_debian_data, snapshot, tiny_params, write_params
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 
@@ -87,6 +87,20 @@ def first_run(repo):
 def test_forced_rerun_is_byte_identical(repo, first_run):
     sh(repo, "dvc", "repro", "--force")
     assert outputs(repo) == first_run
+
+
+def test_failed_repro_keeps_every_previous_output(repo, first_run):
+    """DVC deletes a stage's outputs before running it unless they persist; ours all do."""
+    original = (repo / "params.yaml").read_text()
+    before = {folder: snapshot(repo / folder) for folder in ("metrics", "data/prepared", "models")}
+    (repo / "params.yaml").write_text(original.replace("val_size: 500", "val_size: -5"))
+    try:
+        result = sh(repo, "dvc", "repro", check=False)
+    finally:
+        (repo / "params.yaml").write_text(original)
+    assert result.returncode != 0
+    assert "prepare.py: error: params.yaml: data.val_size: expected an integer in [0, 59999], got -5" in result.stderr
+    assert {folder: snapshot(repo / folder) for folder in before} == before
 
 
 def _start_repro(repo):
