@@ -17,8 +17,11 @@ test: $(STAMP) dataset
 	ruff format --check .
 	pytest
 
+# Speed and cost measurements (a few minutes); results go to benchmarks/*.json, summarised in the README.
 bench: $(STAMP) dataset
+	dvc repro prepare
 	python benchmarks/train_speed.py
+	python benchmarks/pipeline_costs.py
 
 install: $(STAMP)
 

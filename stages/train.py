@@ -15,7 +15,7 @@ def main(args, params):
     seed_everything(params.seed)
     train = load_split(split_path(args.data, "train"))
     val = load_split(split_path(args.data, "val"))
-    trainer = Trainer(build_model(params.model), params.train.groups)
+    trainer = Trainer(build_model(params.model), params.train.groups, params.train.jit_compile)
     display = TrainingDisplay(params.train.epochs)
     result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display)
 

@@ -36,7 +36,7 @@ CASES = {
     ),
     "unknown key": (
         lambda p: p["train"].update(epoch=3),
-        "params.yaml: train.epoch: unknown key, expected one of batch_size, epochs, groups",
+        "params.yaml: train.epoch: unknown key, expected one of batch_size, epochs, groups, jit_compile",
     ),
     "missing key": (lambda p: p["train"].pop("epochs"), "params.yaml: train.epochs: missing, expected an integer >= 1"),
     "wrong type": (
@@ -86,6 +86,10 @@ CASES = {
         lambda p: p["train"]["groups"]["lower"].update(momentum=0.9),
         "params.yaml: train.groups.lower.momentum: expected no momentum for optimizer 'adam' "
         "(sgd and rmsprop only), got 0.9",
+    ),
+    "jit_compile not a boolean": (
+        lambda p: p["train"].update(jit_compile="yes"),
+        "params.yaml: train.jit_compile: expected true or false, got 'yes'",
     ),
     "unknown dataset": (
         lambda p: p["data"].update(dataset="cifar10"),

@@ -77,6 +77,7 @@ class TrainParams:
     epochs: int
     batch_size: int
     groups: tuple[OptimizerGroup, ...]
+    jit_compile: bool  # compile the step with XLA
 
 
 @dataclass(frozen=True)
@@ -268,8 +269,11 @@ def _parse_train(s: _Section, model: ModelParams, data: DataParams) -> TrainPara
             f"{s.file}: {s.key('groups')}: expected every layer in a group "
             f"({', '.join(model.layer_names)}), got no group for {', '.join(missing)}"
         )
+    jit_compile = s.get("jit_compile", "true or false")
+    if not isinstance(jit_compile, bool):
+        s._fail(s.key("jit_compile"), "true or false", jit_compile)
     s.done()
-    return TrainParams(epochs=epochs, batch_size=batch_size, groups=groups)
+    return TrainParams(epochs=epochs, batch_size=batch_size, groups=groups, jit_compile=jit_compile)
 
 
 def _parse_group(s: _Section, name: str, valid_layers: tuple[str, ...]) -> OptimizerGroup:

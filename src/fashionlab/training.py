@@ -73,7 +73,7 @@ class EpochRecord:
 class Trainer:
     """A model, its optimizer groups, and the traced train and evaluation steps."""
 
-    def __init__(self, model: keras.Model, groups: tuple[OptimizerGroup, ...]):
+    def __init__(self, model: keras.Model, groups: tuple[OptimizerGroup, ...], jit_compile: bool = False):
         self.model = model
         self.groups = groups
         self.optimizers = {group.name: make_optimizer(group) for group in groups}
@@ -93,8 +93,9 @@ class Trainer:
         self.val_loss = keras.metrics.Mean(name="val_loss")
         self.val_accuracy = keras.metrics.SparseCategoricalAccuracy(name="val_accuracy")
         self.trace_count = 0
-        self.train_step = tf.function(self._train_step, input_signature=BATCH_SIGNATURE)
-        self.eval_step = tf.function(self._eval_step, input_signature=BATCH_SIGNATURE)
+        # XLA fuses the normalisation's element-wise work and runs this model's matmuls faster on CPU.
+        self.train_step = tf.function(self._train_step, input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
+        self.eval_step = tf.function(self._eval_step, input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
 
     def _train_step(self, images, labels):
         self.trace_count += 1  # Python code runs only while tracing
