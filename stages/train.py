@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import load_split, split_path
+from fashionlab.distribute import is_chief, make_strategy
 from fashionlab.model import build_model
 from fashionlab.outputs import atomic_path, write_csv, write_json
 from fashionlab.progress import TrainingDisplay
@@ -12,12 +13,18 @@ from fashionlab.training import Trainer, seed_everything, summarize
 
 
 def main(args, params):
+    strategy = make_strategy(params.train.distribute)  # first: a multi-worker strategy sets up collectives
     seed_everything(params.seed)
     train = load_split(split_path(args.data, "train"))
     val = load_split(split_path(args.data, "val"))
-    trainer = Trainer(build_model(params.model), params.train.groups, params.train.jit_compile)
-    display = TrainingDisplay(params.train.epochs)
-    result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display)
+    with strategy.scope():
+        model = build_model(params.model)
+    trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy)
+    chief = is_chief(strategy)
+    display = TrainingDisplay(params.train.epochs, live=None if chief else False)
+    result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display, chief)
+    if not chief:
+        return  # in a cluster, only the chief writes outputs
 
     with atomic_path(args.model) as tmp:
         trainer.model.save(tmp)

@@ -36,7 +36,7 @@ CASES = {
     ),
     "unknown key": (
         lambda p: p["train"].update(epoch=3),
-        "params.yaml: train.epoch: unknown key, expected one of batch_size, epochs, groups, jit_compile",
+        "params.yaml: train.epoch: unknown key, expected one of batch_size, distribute, epochs, groups, jit_compile",
     ),
     "missing key": (lambda p: p["train"].pop("epochs"), "params.yaml: train.epochs: missing, expected an integer >= 1"),
     "wrong type": (
@@ -90,6 +90,10 @@ CASES = {
     "jit_compile not a boolean": (
         lambda p: p["train"].update(jit_compile="yes"),
         "params.yaml: train.jit_compile: expected true or false, got 'yes'",
+    ),
+    "unknown strategy": (
+        lambda p: p["train"].update(distribute="tpu"),
+        "params.yaml: train.distribute: expected one of none, mirrored, multi_worker, got 'tpu'",
     ),
     "unknown dataset": (
         lambda p: p["data"].update(dataset="cifar10"),

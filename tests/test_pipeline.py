@@ -64,8 +64,8 @@ def repo(tmp_path_factory):
             continue
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, repo / name)
-    # Long enough epochs (500 steps) to interrupt one in its middle, small enough to take seconds.
-    write_params(repo / "params.yaml", tiny_params(data={"train_subset": 4000}, train={"epochs": 3, "batch_size": 8}))
+    # Long enough epochs (1000 steps) to interrupt one in its middle, small enough to take seconds.
+    write_params(repo / "params.yaml", tiny_params(data={"train_subset": 8000}, train={"epochs": 3, "batch_size": 8}))
     sh(repo, "git", "init", "-q", "-b", "main")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "tiny project")
@@ -121,7 +121,7 @@ def _wait_for_second_epoch(repo, process):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if state.exists() and state.stat().st_mtime_ns != first_mtime:
-            time.sleep(0.4)  # the first epoch's checkpoint is written: now inside the second
+            time.sleep(0.1)  # the first epoch's checkpoint is written: now early in the second
             return
         time.sleep(0.02)
     raise AssertionError("training never reached its second epoch")
@@ -180,3 +180,42 @@ def test_plots_show_writes_html(repo, first_run):
     for name in ("loss", "accuracy", "confusion"):
         assert name in html
     assert "vega" in html
+
+
+def test_queued_sweep_runs_two_experiments_in_parallel(repo, first_run):
+    sh(repo, "git", "checkout", "--", ".")
+    sh(repo, "dvc", "exp", "run", "--queue", "-S", "train.groups.upper.learning_rate=0.02,0.03")
+    sh(repo, "dvc", "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = sh(repo, "dvc", "queue", "status").stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    assert "Failed" not in status, status + sh(repo, "dvc", "queue", "logs", "--follow", check=False).stdout
+    shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
+    rates = {}
+    for commit in shown:
+        for group in commit.get("experiments") or []:
+            for exp in group.get("revs", []):
+                data = exp.get("data") or {}
+                rate = data["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"]
+                rates[rate] = data["metrics"]["metrics/eval.json"]["data"]["accuracy"]
+    assert {0.02, 0.03} <= set(rates)
+    assert all(0.0 < rates[rate] <= 1.0 for rate in (0.02, 0.03))
+
+
+def test_remote_push_then_fresh_clone_pull_has_nothing_to_reproduce(repo, first_run, tmp_path):
+    sh(repo, "git", "checkout", "--", ".")
+    sh(repo, "dvc", "checkout", "--force")
+    assert sh(repo, "dvc", "status", "--json").stdout.strip() == "{}"
+    sh(repo, "dvc", "remote", "add", "--default", "storage", str(tmp_path / "remote"))
+    sh(repo, "git", "commit", "-qam", "a DVC remote")
+    sh(repo, "dvc", "push")
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+    sh(clone, "dvc", "pull")
+    result = sh(clone, "dvc", "repro")
+    assert "Running stage" not in result.stdout
+    assert sh(clone, "dvc", "status", "--json").stdout.strip() == "{}"
+    assert (clone / "models" / "model.keras").read_bytes() == (repo / "models" / "model.keras").read_bytes()

@@ -54,9 +54,9 @@ def test_each_group_is_updated_only_by_its_own_optimizer(data):
     images, labels = images[:32], labels[:32]
     before = [v.numpy().copy() for v in trainer.variables]
     with tf.GradientTape() as tape:
-        loss = trainer.loss_fn(labels, trainer.model(images, training=True))
+        loss = tf.reduce_mean(trainer.loss_fn(labels, trainer.model(images, training=True)))
     gradients = [g.numpy() for g in tape.gradient(loss, trainer.variables)]
-    trainer.train_step(images, labels)
+    trainer.train_step(trainer.distribute(images, labels, 32))
     after = [v.numpy() for v in trainer.variables]
     lower_count = len(trainer.group_variables["lower"])
     for i, (old, new, grad) in enumerate(zip(before, after, gradients, strict=True)):

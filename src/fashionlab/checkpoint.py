@@ -37,11 +37,14 @@ def save_checkpoint(
     write_npz(folder / STATE_FILE, arrays)
 
 
-def resume_checkpoint(folder: Path, trainer: Trainer, key: str) -> tuple[Position, list[EpochRecord]] | None:
+def resume_checkpoint(
+    folder: Path, trainer: Trainer, key: str, set_aside: bool = True
+) -> tuple[Position, list[EpochRecord]] | None:
     """Restore `trainer` from an unfinished checkpoint made with the same `key`; None to start afresh.
 
     A checkpoint from other parameters or data, or one that cannot be read, is renamed aside with a
-    message rather than silently reused or deleted.
+    message rather than silently reused or deleted (`set_aside=False`: left alone, for a process that
+    only reads the checkpoint while another one owns it).
     """
     path = folder / STATE_FILE
     if not path.exists():
@@ -50,12 +53,14 @@ def resume_checkpoint(folder: Path, trainer: Trainer, key: str) -> tuple[Positio
         arrays = read_npz(path)
         meta = json.loads(arrays.pop(META).tobytes())
     except (DataError, KeyError, ValueError) as err:
-        _set_aside(path, f"cannot be read ({err})")
+        if set_aside:
+            _set_aside(path, f"cannot be read ({err})")
         return None
     if meta["complete"]:
         return None  # a finished run: a new run starts from scratch, so a rerun really retrains
     if meta["fingerprint"] != key:
-        _set_aside(path, "was made with different training parameters or data (fingerprint mismatch)")
+        if set_aside:
+            _set_aside(path, "was made with different training parameters or data (fingerprint mismatch)")
         return None
     trainer.restore(arrays)
     history = [EpochRecord(**record) for record in meta["history"]]

@@ -21,6 +21,7 @@ DENSE_IMPLEMENTATIONS = ("keras", "custom")
 NORM_IMPLEMENTATIONS = ("custom", "keras", "none")
 EPSILON_PLACEMENTS = ("std", "variance")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class TrainParams:
     batch_size: int
     groups: tuple[OptimizerGroup, ...]
     jit_compile: bool  # compile the step with XLA
+    distribute: str  # a tf.distribute strategy: none, mirrored or multi_worker
 
 
 @dataclass(frozen=True)
@@ -272,8 +274,9 @@ def _parse_train(s: _Section, model: ModelParams, data: DataParams) -> TrainPara
     jit_compile = s.get("jit_compile", "true or false")
     if not isinstance(jit_compile, bool):
         s._fail(s.key("jit_compile"), "true or false", jit_compile)
+    distribute = s.choice("distribute", STRATEGIES)
     s.done()
-    return TrainParams(epochs=epochs, batch_size=batch_size, groups=groups, jit_compile=jit_compile)
+    return TrainParams(epochs, batch_size, groups, jit_compile, distribute)
 
 
 def _parse_group(s: _Section, name: str, valid_layers: tuple[str, ...]) -> OptimizerGroup:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -64,22 +65,30 @@ def train_resumable(
     val: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: Path,
     display: TrainingDisplay,
+    chief: bool = True,
 ) -> TrainingResult:
-    """Resume from `checkpoint_dir` when it holds this run's unfinished state, checkpoint every epoch."""
+    """Resume from `checkpoint_dir` when it holds this run's unfinished state, checkpoint every epoch.
+
+    In a multi-worker cluster every worker reads the checkpoint and gathers the state to save (reading
+    the metrics is a collective operation), but only the chief writes into `checkpoint_dir`; the others
+    write into a temporary folder that is deleted at the end.
+    """
     key = run_key(params, *train, *val)
-    resumed = resume_checkpoint(checkpoint_dir, trainer, key)
+    resumed = resume_checkpoint(checkpoint_dir, trainer, key, set_aside=chief)
     start, history = resumed if resumed else (Position(), [])
     result = TrainingResult(history)
     clock = [time.perf_counter()]
+    with contextlib.ExitStack() as stack:
+        save_dir = checkpoint_dir if chief else Path(stack.enter_context(tempfile.TemporaryDirectory()))
 
-    def on_epoch_end(position: Position, record: EpochRecord) -> None:
-        now = time.perf_counter()
-        result.epoch_seconds.append(now - clock[0])
-        display.epoch_end(record, now - clock[0])
-        save_checkpoint(checkpoint_dir, trainer, position, history, key, complete=False)
-        clock[0] = time.perf_counter()  # the checkpoint's write is not the next epoch's time
+        def on_epoch_end(position: Position, record: EpochRecord) -> None:
+            now = time.perf_counter()
+            result.epoch_seconds.append(now - clock[0])
+            display.epoch_end(record, now - clock[0])
+            save_checkpoint(save_dir, trainer, position, history, key, complete=False)
+            clock[0] = time.perf_counter()  # the checkpoint's write is not the next epoch's time
 
-    with stop_on_signals() as stop_requested:
+        stop_requested = stack.enter_context(stop_on_signals())
         try:
             fit(
                 trainer,
@@ -96,7 +105,7 @@ def train_resumable(
             )
         except Interrupted as stop:
             display.close()
-            save_checkpoint(checkpoint_dir, trainer, stop.position, history, key, complete=False)
+            save_checkpoint(save_dir, trainer, stop.position, history, key, complete=False)
             raise TrainingInterrupted(
                 f"{stop.signal_name} at epoch {stop.position.epoch + 1}, step {stop.position.step}: "
                 f"checkpoint saved in {checkpoint_dir}; run `dvc repro` again to resume",
@@ -104,5 +113,5 @@ def train_resumable(
             ) from None
         finally:
             display.close()
-    save_checkpoint(checkpoint_dir, trainer, Position(params.train.epochs, 0), history, key, complete=True)
+        save_checkpoint(save_dir, trainer, Position(params.train.epochs, 0), history, key, complete=True)
     return result

@@ -17,14 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from fashionlab.errors import TrainingError
-from fashionlab.idx import IMAGE_SIDE
 from fashionlab.params import OptimizerGroup
 
 VALIDATION_BATCH = 1000
-BATCH_SIGNATURE = (
-    tf.TensorSpec((None, IMAGE_SIDE, IMAGE_SIDE), tf.uint8, name="images"),
-    tf.TensorSpec((None,), tf.uint8, name="labels"),
-)
 
 
 def seed_everything(seed: int) -> None:
@@ -71,12 +66,24 @@ class EpochRecord:
 
 
 class Trainer:
-    """A model, its optimizer groups, and the traced train and evaluation steps."""
+    """A model, its optimizer groups, and the traced train and evaluation steps, under one strategy.
 
-    def __init__(self, model: keras.Model, groups: tuple[OptimizerGroup, ...], jit_compile: bool = False):
+    The same code runs with no distribution (TensorFlow's default strategy), `MirroredStrategy` and
+    `MultiWorkerMirroredStrategy`: each global batch is split evenly across the replicas, each replica
+    computes its share of the loss over the global batch, the optimizers all-reduce the gradients, and
+    the metric variables sum across replicas when read. Build the model inside `strategy.scope()`.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        groups: tuple[OptimizerGroup, ...],
+        jit_compile: bool = False,
+        strategy: tf.distribute.Strategy | None = None,
+    ):
         self.model = model
         self.groups = groups
-        self.optimizers = {group.name: make_optimizer(group) for group in groups}
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.group_variables = {
             group.name: [v for layer in group.layers for v in model.get_layer(layer).trainable_variables]
             for group in groups
@@ -84,38 +91,92 @@ class Trainer:
         owned = [id(v) for variables in self.group_variables.values() for v in variables]
         if sorted(owned) != sorted(id(v) for v in model.trainable_variables):
             raise TrainingError("optimizer groups must own every trainable variable exactly once")
-        for name, optimizer in self.optimizers.items():
-            optimizer.build(self.group_variables[name])
         self.variables = [v for group in groups for v in self.group_variables[group.name]]
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self.train_loss = keras.metrics.Mean(name="train_loss")
-        self.train_accuracy = keras.metrics.SparseCategoricalAccuracy(name="train_accuracy")
-        self.val_loss = keras.metrics.Mean(name="val_loss")
-        self.val_accuracy = keras.metrics.SparseCategoricalAccuracy(name="val_accuracy")
+        with self.strategy.scope():
+            self.optimizers = {group.name: make_optimizer(group) for group in groups}
+            for name, optimizer in self.optimizers.items():
+                optimizer.build(self.group_variables[name])
+            self.train_loss = keras.metrics.Mean(name="train_loss")
+            self.train_accuracy = keras.metrics.SparseCategoricalAccuracy(name="train_accuracy")
+            self.val_loss = keras.metrics.Mean(name="val_loss")
+            self.val_accuracy = keras.metrics.SparseCategoricalAccuracy(name="val_accuracy")
+        # Per-example losses, averaged over the global batch by `compute_average_loss`: a Keras loss
+        # with its default reduction would also divide by the number of replicas.
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.trace_count = 0
-        # XLA fuses the normalisation's element-wise work and runs this model's matmuls faster on CPU.
-        self.train_step = tf.function(self._train_step, input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
-        self.eval_step = tf.function(self._eval_step, input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
+        # XLA fuses the normalisation's element-wise work and runs these matmuls faster on CPU. With one
+        # replica it compiles the whole step, updates included; with several, only each replica's forward
+        # and backward pass, since the all-reduce between replicas stays outside XLA.
+        single = self.strategy.num_replicas_in_sync == 1
+        self._gradients = tf.function(self._replica_gradients, jit_compile=jit_compile and not single)
+        self._logits = tf.function(lambda images: self.model(images, training=False), jit_compile=jit_compile)
+        self._train_step = tf.function(self._train, jit_compile=jit_compile and single)
+        self._eval_step = tf.function(self._evaluate)
 
-    def _train_step(self, images, labels):
-        self.trace_count += 1  # Python code runs only while tracing
+    def distribute(self, images: np.ndarray, labels: np.ndarray, size: int):
+        """One global batch of exactly `size` rows, split evenly across the replicas.
+
+        A short batch (an epoch's last) is padded, with a weight of 0 on the padding, so every step has
+        the same shapes: the step traces and compiles once, and the replicas' shares stay equal.
+        """
+        replicas = self.strategy.num_replicas_in_sync
+        if size % replicas:
+            raise TrainingError(f"train.batch_size: expected a multiple of the {replicas} replicas, got {size}")
+        weights = np.zeros(size, np.float32)
+        weights[: len(labels)] = 1.0
+        padding = size - len(labels)
+        images = np.concatenate([images, np.zeros((padding, *images.shape[1:]), images.dtype)])
+        labels = np.concatenate([labels, np.zeros(padding, labels.dtype)])
+        share = size // replicas
+
+        def replica_share(context):
+            part = slice(context.replica_id_in_sync_group * share, (context.replica_id_in_sync_group + 1) * share)
+            return tf.constant(images[part]), tf.constant(labels[part]), tf.constant(weights[part])
+
+        return self.strategy.experimental_distribute_values_from_function(replica_share)
+
+    def _replica_gradients(self, images, labels, weights, global_count):
         with tf.GradientTape() as tape:
             logits = self.model(images, training=True)
-            loss = self.loss_fn(labels, logits)
-        gradients = tape.gradient(loss, self.variables)
+            per_example = self.loss_fn(labels, logits)
+            loss = tf.nn.compute_average_loss(per_example * weights, global_batch_size=global_count)
+        return per_example, logits, tape.gradient(loss, self.variables)
+
+    def _replica_train(self, images, labels, weights, global_count):
+        per_example, logits, gradients = self._gradients(images, labels, weights, global_count)
         start = 0
         for group in self.groups:
             variables = self.group_variables[group.name]
             self.optimizers[group.name].apply(gradients[start : start + len(variables)], variables)
             start += len(variables)
-        self.train_loss.update_state(loss, sample_weight=tf.shape(labels)[0])
-        self.train_accuracy.update_state(labels, logits)
-        return loss, self.train_loss.result(), self.train_accuracy.result()
+        self.train_loss.update_state(per_example, sample_weight=weights)
+        self.train_accuracy.update_state(labels, logits, sample_weight=weights)
+        return tf.reduce_sum(per_example * weights)
 
-    def _eval_step(self, images, labels):
-        logits = self.model(images, training=False)
-        self.val_loss.update_state(self.loss_fn(labels, logits), sample_weight=tf.shape(labels)[0])
-        self.val_accuracy.update_state(labels, logits)
+    def _sum(self, per_replica):
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _train(self, batch):
+        self.trace_count += 1  # Python code runs only while tracing
+        images, labels, weights = batch
+        count = self._sum(self.strategy.run(lambda w: tf.cast(tf.reduce_sum(w), tf.int32), args=(weights,)))
+        losses = self.strategy.run(self._replica_train, args=(images, labels, weights, count))
+        return self._sum(losses) / tf.cast(count, tf.float32), self.train_loss.result(), self.train_accuracy.result()
+
+    def train_step(self, batch):
+        """One optimisation step on a batch from `distribute`.
+
+        Returns the batch's mean loss and the epoch's running mean loss and accuracy.
+        """
+        return self._train_step(batch)
+
+    def _replica_eval(self, images, labels, weights):
+        logits = self._logits(images)
+        self.val_loss.update_state(self.loss_fn(labels, logits), sample_weight=weights)
+        self.val_accuracy.update_state(labels, logits, sample_weight=weights)
+
+    def _evaluate(self, batch):
+        self.strategy.run(self._replica_eval, args=batch)
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -131,7 +192,7 @@ class Trainer:
         self.val_accuracy.reset_state()
         for start in range(0, len(labels), VALIDATION_BATCH):
             stop = start + VALIDATION_BATCH
-            self.eval_step(images[start:stop], labels[start:stop])
+            self._eval_step(self.distribute(images[start:stop], labels[start:stop], VALIDATION_BATCH))
         return float(self.val_loss.result()), float(self.val_accuracy.result())
 
     def state(self) -> dict[str, np.ndarray]:
@@ -205,8 +266,8 @@ def fit(
             trainer.train_accuracy.reset_state()
         order = epoch_order(seed, epoch, len(labels))
         for step in range(first_step, steps):
-            batch = order[step * batch_size : (step + 1) * batch_size]
-            loss, mean_loss, accuracy = trainer.train_step(images[batch], labels[batch])
+            index = order[step * batch_size : (step + 1) * batch_size]
+            loss, mean_loss, accuracy = trainer.train_step(trainer.distribute(images[index], labels[index], batch_size))
             loss = float(loss)
             if not math.isfinite(loss):
                 raise TrainingError(

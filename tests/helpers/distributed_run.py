@@ -1,0 +1,62 @@
+"""Train one epoch of a small model under a strategy and save the losses and weights (run as a process).
+
+Usage: python distributed_run.py MODE OUT.npz [--cpus N] [--jit]; MODE is none, mirrored or multi_worker.
+A separate process, because the CPU must be split into logical devices before TensorFlow starts.
+"""
+
+import argparse
+
+import numpy as np
+import tensorflow as tf
+
+parser = argparse.ArgumentParser()
+parser.add_argument("mode")
+parser.add_argument("out")
+parser.add_argument("--cpus", type=int, default=1)
+parser.add_argument("--jit", action="store_true")
+args = parser.parse_args()
+if args.cpus > 1:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpus)
+
+from fashionlab.distribute import is_chief, make_strategy  # noqa: E402
+from fashionlab.model import build_model  # noqa: E402
+from fashionlab.params import ModelParams, OptimizerGroup  # noqa: E402
+from fashionlab.training import Position, Trainer, fit, seed_everything  # noqa: E402
+
+if args.mode == "mirrored":
+    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.cpus)])
+else:
+    strategy = make_strategy(args.mode)
+seed_everything(0)
+rng = np.random.default_rng(0)
+labels = (np.arange(600) % 10).astype(np.uint8)
+images = (rng.integers(0, 60, size=(600, 28, 28)) + labels[:, None, None] * 19).astype(np.uint8)
+model_params = ModelParams((32, 16), "custom", "custom", 1e-3, "std")
+groups = (
+    OptimizerGroup("lower", ("dense1", "norm1", "dense2", "norm2"), "adam", 1e-3, 0.0, 0.0),
+    OptimizerGroup("upper", ("logits",), "sgd", 1e-1, 0.0, 0.0),
+)
+with strategy.scope():
+    model = build_model(model_params)
+trainer = Trainer(model, groups, jit_compile=args.jit, strategy=strategy)
+losses = []
+history = fit(
+    trainer,
+    (images[:500], labels[:500]),
+    (images[500:], labels[500:]),
+    epochs=1,
+    batch_size=64,
+    seed=0,
+    start=Position(),
+    history=[],
+    on_step=lambda _p, _s, loss, _a: losses.append(loss),
+)
+np.savez(
+    args.out,
+    replicas=strategy.num_replicas_in_sync,
+    chief=is_chief(strategy),
+    running_loss=np.array(losses),
+    val=np.array([history[0].val_loss, history[0].val_accuracy]),
+    **{f"w{i}": w for i, w in enumerate(model.get_weights())},
+)
