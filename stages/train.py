@@ -30,19 +30,7 @@ def main(args, params):
         trainer.model.save(tmp)
     write_csv(args.history, [record.as_row() for record in result.history])
     write_json(args.summary, summarize(result.history))
-    seconds = result.epoch_seconds
-    steady = sorted(seconds[1:] or seconds)  # the first epoch pays for tracing
-    median = steady[len(steady) // 2] if steady else None
-    write_json(
-        args.timing,
-        {
-            "epochs_timed": len(seconds),
-            "seconds_per_epoch": [round(s, 3) for s in seconds],
-            "median_seconds_per_epoch": round(median, 3) if median else None,
-            "samples_per_second": round(len(train[1]) / median, 1) if median else None,
-            "trace_count": trainer.trace_count,
-        },
-    )
+    write_json(args.timing, result.timing(len(train[1]), trainer.trace_count))
 
 
 if __name__ == "__main__":

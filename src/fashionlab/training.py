@@ -7,7 +7,6 @@ Optimizers and metric objects are created and built once, before the first trace
 from __future__ import annotations
 
 import math
-import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ VALIDATION_BATCH = 1000
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow's kernels deterministic."""
-    os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
@@ -110,7 +108,7 @@ class Trainer:
         single = self.strategy.num_replicas_in_sync == 1
         self._gradients = tf.function(self._replica_gradients, jit_compile=jit_compile and not single)
         self._logits = tf.function(lambda images: self.model(images, training=False), jit_compile=jit_compile)
-        self._train_step = tf.function(self._train, jit_compile=jit_compile and single)
+        self.train_step = tf.function(self._train, jit_compile=jit_compile and single)
         self._eval_step = tf.function(self._evaluate)
 
     def distribute(self, images: np.ndarray, labels: np.ndarray, size: int):
@@ -157,18 +155,15 @@ class Trainer:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _train(self, batch):
+        """One optimisation step on a batch from `distribute` (traced once, as `train_step`).
+
+        Returns the batch's mean loss and the epoch's running mean loss and accuracy.
+        """
         self.trace_count += 1  # Python code runs only while tracing
         images, labels, weights = batch
         count = self._sum(self.strategy.run(lambda w: tf.cast(tf.reduce_sum(w), tf.int32), args=(weights,)))
         losses = self.strategy.run(self._replica_train, args=(images, labels, weights, count))
         return self._sum(losses) / tf.cast(count, tf.float32), self.train_loss.result(), self.train_accuracy.result()
-
-    def train_step(self, batch):
-        """One optimisation step on a batch from `distribute`.
-
-        Returns the batch's mean loss and the epoch's running mean loss and accuracy.
-        """
-        return self._train_step(batch)
 
     def _replica_eval(self, images, labels, weights):
         logits = self._logits(images)
@@ -178,10 +173,6 @@ class Trainer:
     def _evaluate(self, batch):
         self.strategy.run(self._replica_eval, args=batch)
 
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.train_loss, self.train_accuracy, self.val_loss, self.val_accuracy]
-
     def learning_rates(self) -> dict[str, float]:
         return {name: float(optimizer.learning_rate.numpy()) for name, optimizer in self.optimizers.items()}
 
@@ -190,9 +181,10 @@ class Trainer:
             return None, None
         self.val_loss.reset_state()
         self.val_accuracy.reset_state()
-        for start in range(0, len(labels), VALIDATION_BATCH):
-            stop = start + VALIDATION_BATCH
-            self._eval_step(self.distribute(images[start:stop], labels[start:stop], VALIDATION_BATCH))
+        replicas = self.strategy.num_replicas_in_sync
+        batch = VALIDATION_BATCH // replicas * replicas  # splits evenly across the replicas
+        for start in range(0, len(labels), batch):
+            self._eval_step(self.distribute(images[start : start + batch], labels[start : start + batch], batch))
         return float(self.val_loss.result()), float(self.val_accuracy.result())
 
     def state(self) -> dict[str, np.ndarray]:
