@@ -99,8 +99,11 @@ def test_missing_or_damaged_model_is_one_line_and_keeps_outputs(stage_files, dam
 
 
 def test_test_split_missing_an_array(stage_files):
+    assert _evaluate(stage_files, stage_files / "model.keras").returncode == 0
+    before = snapshot(stage_files / "out")
     np.savez(stage_files / "test.npz", images=np.zeros((2, 28, 28), np.uint8))
     result = _evaluate(stage_files, stage_files / "model.keras")
+    assert snapshot(stage_files / "out") == before
     assert result.returncode == 1
     assert (
         result.stderr == f"evaluate.py: error: {stage_files / 'test.npz'}: expected arrays images, labels, got images\n"

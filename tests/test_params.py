@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, default_params, write_params
+from conftest import ROOT, default_params, snapshot, write_params
 from fashionlab.errors import ParamsError
 from fashionlab.params import load_params, parse_params
 
@@ -140,24 +140,63 @@ def test_yaml_syntax_error_names_line(tmp_path):
     assert message.startswith(f"{path}: line ") and "invalid YAML" in message and "\n" not in message
 
 
-def test_stage_exits_2_with_one_line_and_no_traceback(tmp_path):
-    params = default_params()
-    params["data"]["val_size"] = -5
-    path = write_params(tmp_path / "params.yaml", params)
-    result = subprocess.run(
+@pytest.fixture
+def previous_outputs(tmp_path):
+    """A folder standing for the outputs of the last good run, which a failed run must not touch."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("train.npz", "val.npz", "test.npz", "m.json"):
+        (out / name).write_bytes(f"previous {name}".encode())
+    return out
+
+
+def _prepare_with(tmp_path, out):
+    return subprocess.run(
         [
             sys.executable,
             str(ROOT / "stages" / "prepare.py"),
             "--params",
-            str(path),
+            "params.yaml",
             "--out",
-            str(tmp_path / "out"),
+            str(out),
             "--metrics",
-            str(tmp_path / "m.json"),
+            str(out / "m.json"),
         ],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
     )
+
+
+@pytest.mark.parametrize("mutate, message", CASES.values(), ids=CASES.keys())
+def test_stage_exits_2_with_the_line_and_keeps_previous_outputs(tmp_path, previous_outputs, mutate, message):
+    raw = default_params()
+    mutate(raw)
+    write_params(tmp_path / "params.yaml", raw)
+    before = snapshot(previous_outputs)
+    result = _prepare_with(tmp_path, previous_outputs)
     assert result.returncode == 2
-    assert result.stderr == f"prepare.py: error: {path}: data.val_size: expected an integer in [0, 59999], got -5\n"
-    assert not (tmp_path / "out").exists()
+    assert result.stderr == f"prepare.py: error: {message}\n"
+    assert snapshot(previous_outputs) == before
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "params.yaml: file not found, expected the pipeline's parameters"),
+        (
+            "seed: 42\ndata: [unclosed\n",
+            "params.yaml: line 3, column 1: invalid YAML: expected ',' or ']', but got '<stream end>'",
+        ),
+        ("- just\n- a list\n", "params.yaml: (top level): expected a mapping, got a list ['just', 'a list']"),
+    ],
+    ids=["missing file", "YAML syntax error", "not a mapping"],
+)
+def test_stage_on_unreadable_params_file(tmp_path, previous_outputs, content, message):
+    if content is not None:
+        (tmp_path / "params.yaml").write_text(content)
+    before = snapshot(previous_outputs)
+    result = _prepare_with(tmp_path, previous_outputs)
+    assert result.returncode == 2
+    assert result.stderr == f"prepare.py: error: {message}\n"
+    assert snapshot(previous_outputs) == before

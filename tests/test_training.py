@@ -195,3 +195,27 @@ def test_train_stage_nan_loss_is_one_line_and_keeps_previous_outputs(tmp_path, d
     assert result.stderr.startswith("train.py: error: loss became nan at epoch 1, step ")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert snapshot(out) == before
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(data, tmp_path):
+    from conftest import tiny_params
+    from fashionlab.params import parse_params
+    from fashionlab.progress import TrainingDisplay
+    from fashionlab.resumable import run_key, train_resumable
+
+    raw = tiny_params(data={"train_subset": 250})
+    raw["model"]["hidden_units"] = [16, 8]
+    raw["train"].update(epochs=3, batch_size=32, jit_compile=False)
+    raw["train"]["groups"]["lower"]["learning_rate"] = 1e38
+    params = parse_params(raw)
+    history = _fit(make_trainer(), data, epochs=1)
+    # A checkpoint at the end of epoch 1 with finite weights, as an earlier run of these parameters
+    # would leave it (the optimizer state, learning rate included, comes back from the checkpoint).
+    key = run_key(params, *data[0], *data[1])
+    save_checkpoint(tmp_path, make_trainer(lower_lr=1e38), Position(1, 0), history, key, complete=False)
+    saved = (tmp_path / "state.npz").read_bytes()
+
+    trainer = make_trainer(lower_lr=1e38)
+    with pytest.raises(TrainingError, match=r"^loss became (nan|inf) at epoch 2, step \d+"):
+        train_resumable(trainer, params, data[0], data[1], tmp_path, TrainingDisplay(3, live=False))
+    assert (tmp_path / "state.npz").read_bytes() == saved
