@@ -54,6 +54,14 @@ def test_mirrored_two_replicas_match_one_device(single, tmp_path):
     assert any(not np.array_equal(w, 0) for w in _weights(single))
 
 
+def test_batch_that_does_not_split_across_replicas_is_a_clear_error(tmp_path):
+    process = _run("mirrored", tmp_path / "out.npz", "--cpus", "2", "--batch", "63")
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode != 0
+    assert "train.batch_size: expected a multiple of the 2 replicas, got 63" in output
+    assert not (tmp_path / "out.npz").exists()
+
+
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:

@@ -14,6 +14,7 @@ parser.add_argument("mode")
 parser.add_argument("out")
 parser.add_argument("--cpus", type=int, default=1)
 parser.add_argument("--jit", action="store_true")
+parser.add_argument("--batch", type=int, default=64)
 args = parser.parse_args()
 if args.cpus > 1:
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -46,7 +47,7 @@ history = fit(
     (images[:500], labels[:500]),
     (images[500:], labels[500:]),
     epochs=1,
-    batch_size=64,
+    batch_size=args.batch,
     seed=0,
     start=Position(),
     history=[],
