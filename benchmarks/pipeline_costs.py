@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fashionlab.machine import describe_machine
 from fashionlab.outputs import write_json
 
 STAGES = ("prepare", "parity", "train", "evaluate")
@@ -35,8 +36,18 @@ def stage_commands(tmp: Path) -> dict[str, list[str]]:
     run = [sys.executable]
     data = tmp / "data"
     return {
-        "prepare": [*run, "stages/prepare.py", "--out", str(data), "--metrics", str(tmp / "prepare.json")],
-        "parity": [*run, "stages/parity.py", "--metrics", str(tmp / "parity.json")],
+        "prepare": [
+            *(*run, "stages/prepare.py", "--out", str(data)),
+            *("--metrics", str(tmp / "prepare.json"), "--dataset", str(tmp / "dataset.json")),
+        ],
+        "parity": [
+            *run,
+            "stages/parity.py",
+            "--metrics",
+            str(tmp / "parity.json"),
+            "--details",
+            str(tmp / "cases.json"),
+        ],
         "train": [
             *run,
             "stages/train.py",
@@ -64,6 +75,8 @@ def stage_commands(tmp: Path) -> dict[str, list[str]]:
             str(tmp / "eval.json"),
             "--confusion",
             str(tmp / "confusion.csv"),
+            "--per-class",
+            str(tmp / "per_class.csv"),
         ],
     }
 
@@ -76,7 +89,7 @@ def main():
     bin_dir = Path(sys.executable).parent
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"  # DVC's stages call `python`
     dvc = str(bin_dir / "dvc")
-    results: dict = {}
+    results: dict = {"machine": describe_machine()}
 
     subprocess.run([dvc, "repro"], check=True, capture_output=True)  # make sure there is nothing to do
     noop = [timed([dvc, "repro"])[0] for _ in range(args.repeats)]

@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=4, help="per configuration, the first excluded")
     parser.add_argument("--out", default="benchmarks/scaling.json")
     args = parser.parse_args()
+    from fashionlab.machine import cpu_summary, describe_machine
     from fashionlab.outputs import write_json
 
     rows = []
@@ -60,8 +61,9 @@ def main():
             f"(measured in {time.perf_counter() - start:.0f} s)",
             flush=True,
         )
-    write_json(args.out, rows)
-    print(f"results written to {args.out}")
+    machine = describe_machine()
+    write_json(args.out, {"machine": machine, "runs": rows})
+    print(f"measured on {cpu_summary(machine)}; results written to {args.out}")
 
 
 if __name__ == "__main__":

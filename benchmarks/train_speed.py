@@ -12,16 +12,15 @@ import argparse
 import itertools
 import math
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from fashionlab.backend import keras, tf
 from fashionlab.data import load_split
+from fashionlab.machine import cpu_summary, describe_machine
 from fashionlab.model import build_model
 from fashionlab.outputs import write_json
 from fashionlab.params import load_params
@@ -189,12 +188,7 @@ def main():
     limit = flops / (gflops * 1e9)
     median = {name: statistics.median(times[1:]) for name, times in seconds.items()}
     results = {
-        "machine": {
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
+        "machine": {**describe_machine(), "tensorflow": tf.__version__, "keras": keras.__version__},
         "train_samples": len(train[1]),
         "batch_size": params.train.batch_size,
         "seconds_per_epoch": {name: [round(t, 3) for t in times] for name, times in seconds.items()},
@@ -217,7 +211,7 @@ def main():
         f"float32 matmul: {gflops:.0f} GFLOP/s; one epoch is {flops / 1e12:.3f} TFLOP, so the compute limit is "
         f"{limit:.2f} s/epoch and ours runs at {results['ours_over_compute_limit']}x that"
     )
-    print(f"results written to {args.out}")
+    print(f"measured on {cpu_summary(results['machine'])}; results written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """DVC stage `evaluate`: score the trained model once on the held-out test images."""
 
+import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
+
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import load_split
 from fashionlab.datasets import DATASETS
@@ -13,10 +15,11 @@ def main(args, params):
     model = load_trained_model(args.model)
     logits = predict_logits(model, images, params.evaluate.batch_size)
     predictions = logits.argmax(axis=1)
-    scores = classification_scores(labels, predictions, class_names)
+    scores, per_class = classification_scores(labels, predictions, class_names)
     scores["loss"] = cross_entropy(logits, labels)
     pairs = zip(labels, predictions, strict=True)
     write_csv(args.confusion, [{"actual": class_names[a], "predicted": class_names[p]} for a, p in pairs])
+    write_csv(args.per_class, per_class)
     write_json(args.metrics, scores)
     accuracy, loss, f1 = scores["accuracy"], scores["loss"], scores["macro_f1"]
     print(f"test accuracy {accuracy:.4f}, loss {loss:.4f}, macro F1 {f1:.4f}")
@@ -28,4 +31,5 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="models/model.keras")
     parser.add_argument("--metrics", default="metrics/eval.json")
     parser.add_argument("--confusion", default="metrics/confusion.csv")
+    parser.add_argument("--per-class", default="metrics/per_class.csv", help="precision, recall, F1 per class")
     run_stage(main, parser)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
+
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import SPLITS, save_split
 from fashionlab.datasets import DATASETS
@@ -13,15 +15,17 @@ from fashionlab.preparation import prepare_splits
 def main(args, params):
     spec = DATASETS[params.data.dataset]
     archives = locate_archives(spec, params.data.source, Path(params.data.cache_dir))
-    splits, report = prepare_splits(spec, archives, params.data.val_size, params.data.train_subset, params.seed)
+    splits, sizes, record = prepare_splits(spec, archives, params.data.val_size, params.data.train_subset, params.seed)
     for split in SPLITS:
         save_split(args.out, split, *splits[split])
-    write_json(args.metrics, report)
-    print(", ".join(f"{split}: {size}" for split, size in report["sizes"].items()))
+    write_json(args.dataset, record)
+    write_json(args.metrics, sizes)
+    print(", ".join(f"{split}: {size}" for split, size in sizes["sizes"].items()))
 
 
 if __name__ == "__main__":
     parser = stage_parser(__doc__)
     parser.add_argument("--out", default="data/prepared", help="folder for train.npz, val.npz, test.npz")
-    parser.add_argument("--metrics", default="metrics/prepare.json")
+    parser.add_argument("--metrics", default="metrics/prepare.json", help="split sizes")
+    parser.add_argument("--dataset", default="metrics/dataset.json", help="class counts and input hashes")
     run_stage(main, parser)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
+
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import load_split, split_path
 from fashionlab.distribute import is_chief, make_strategy
@@ -30,7 +32,7 @@ def main(args, params):
         trainer.model.save(tmp)
     write_csv(args.history, [record.as_row() for record in result.history])
     write_json(args.summary, summarize(result.history))
-    write_json(args.timing, result.timing(len(train[1]), trainer.trace_count))
+    write_json(args.timing, result.timing(len(train[1])))
 
 
 if __name__ == "__main__":

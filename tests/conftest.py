@@ -15,6 +15,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+# Stages run with oneDNN on unless the environment says otherwise: AVX-512 machines run TensorFlow so by
+# default, and it is the start-up that prints the most, so every stage test checks "one line on stderr"
+# on any x86 CPU. (TF_ENABLE_ONEDNN_OPTS=0 in the environment runs them with oneDNN off.)
+STAGE_ENV = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")}
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None, count: int | None = None) -> bytes:
@@ -71,7 +75,7 @@ def run_stage(stage: str, *args: str, cwd: Path = ROOT, env: dict | None = None,
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**STAGE_ENV, **(env or {})},
         **kwargs,
     )
 

@@ -14,18 +14,17 @@ NAMES = ("a", "b", "c")
 def test_scores_on_known_predictions():
     labels = np.array([0, 0, 0, 0, 1, 1, 2, 2])
     predicted = np.array([0, 0, 0, 1, 1, 2, 2, 2])
-    scores = classification_scores(labels, predicted, NAMES)
+    scores, (a, b, c) = classification_scores(labels, predicted, NAMES)
     assert scores["accuracy"] == pytest.approx(6 / 8)
-    assert scores["per_class"]["a"] == {"precision": 1.0, "recall": 0.75, "f1": pytest.approx(6 / 7), "support": 4}
-    assert scores["per_class"]["b"]["precision"] == 0.5 and scores["per_class"]["b"]["recall"] == 0.5
-    assert scores["per_class"]["c"]["precision"] == pytest.approx(2 / 3) and scores["per_class"]["c"]["recall"] == 1.0
-    assert scores["macro_precision"] == pytest.approx((1 + 0.5 + 2 / 3) / 3)
-    assert scores["macro_recall"] == pytest.approx((0.75 + 0.5 + 1) / 3)
+    assert a == {"class": "a", "precision": 1.0, "recall": 0.75, "f1": pytest.approx(6 / 7), "support": 4}
+    assert b["precision"] == 0.5 and b["recall"] == 0.5
+    assert c["precision"] == pytest.approx(2 / 3) and c["recall"] == 1.0
+    assert scores["macro_f1"] == pytest.approx((6 / 7 + 0.5 + 0.8) / 3)
 
 
 def test_class_never_predicted_scores_zero_not_nan():
-    scores = classification_scores(np.array([0, 1, 2]), np.array([0, 0, 2]), NAMES)
-    assert scores["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    _, per_class = classification_scores(np.array([0, 1, 2]), np.array([0, 0, 2]), NAMES)
+    assert per_class[1] == {"class": "b", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
 
 
 def test_cross_entropy_matches_keras():
@@ -65,6 +64,8 @@ def _evaluate(folder, model):
         str(folder / "out" / "eval.json"),
         "--confusion",
         str(folder / "out" / "confusion.csv"),
+        "--per-class",
+        str(folder / "out" / "per_class.csv"),
     )
 
 
@@ -72,8 +73,11 @@ def test_stage_writes_scores_and_confusion_pairs(stage_files):
     result = _evaluate(stage_files, stage_files / "model.keras")
     assert result.returncode == 0, result.stderr
     scores = json.loads((stage_files / "out" / "eval.json").read_text())
+    assert set(scores) == {"accuracy", "loss", "macro_f1"}
     assert scores["accuracy"] == pytest.approx(0.1)
-    assert scores["per_class"]["Dress"]["recall"] == 1.0 and scores["per_class"]["Dress"]["precision"] == 0.1
+    per_class = (stage_files / "out" / "per_class.csv").read_text().splitlines()
+    assert per_class[0] == "class,precision,recall,f1,support" and len(per_class) == 11
+    assert per_class[4] == "Dress,0.1,1,0.181818,2"
     lines = (stage_files / "out" / "confusion.csv").read_text().splitlines()
     assert lines[0] == "actual,predicted" and len(lines) == 21
     assert lines[1] == "T-shirt/top,Dress"

@@ -161,6 +161,8 @@ def _prepare_with(tmp_path, out):
             str(out),
             "--metrics",
             str(out / "m.json"),
+            "--dataset",
+            str(out / "dataset.json"),
         ],
         cwd=tmp_path,
         capture_output=True,

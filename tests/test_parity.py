@@ -1,4 +1,5 @@
 import json
+import re
 import textwrap
 
 import numpy as np
@@ -7,7 +8,7 @@ import tensorflow as tf
 
 from conftest import default_params, run_stage, write_params
 from fashionlab.layers import LayerNormalization
-from fashionlab.parity import CASES, parity_failures, reference_std, run_parity
+from fashionlab.parity import CASES, headline, parity_failures, reference_std, run_parity
 
 TOLERANCE, HALF_TOLERANCE = 1e-5, 5e-2
 
@@ -39,9 +40,13 @@ def test_parity_holds_for_our_layers(report):
 
 
 def test_a_broken_layer_loses_parity():
-    failures = parity_failures(run_parity(1e-3, seed=42, layer_cls=SignFlippedLayer), TOLERANCE, HALF_TOLERANCE)
+    broken = run_parity(1e-3, seed=42, layer_cls=SignFlippedLayer)
+    failures = parity_failures(broken, TOLERANCE, HALF_TOLERANCE)
     assert any('"variance" vs Keras output' in f for f in failures)
     assert any('"std" vs float64 NumPy' in f for f in failures)
+    metrics = headline(broken, TOLERANCE, HALF_TOLERANCE)
+    assert metrics["passed"] is False and metrics["float32_vs_tolerance"] > 1 and metrics["half_vs_tolerance"] > 1
+    assert metrics["dense_vs_tolerance"] < 1  # the dense layer was not broken
 
 
 def test_negative_differences_are_not_hidden():
@@ -65,18 +70,27 @@ def test_float64_reference_is_the_specified_formula():
 
 def test_stage_writes_metrics_and_fails_on_a_broken_layer(tmp_path):
     params = write_params(tmp_path / "params.yaml", default_params())
-    good = run_stage("parity", "--params", str(params), "--metrics", str(tmp_path / "parity.json"))
+    outputs = ("--metrics", str(tmp_path / "parity.json"), "--details", str(tmp_path / "cases.json"))
+    good = run_stage("parity", "--params", str(params), *outputs)
     assert good.returncode == 0, good.stderr
+    # No start-up chatter; TensorFlow's own errors pass (with oneDNN on, the float16 case logs one).
+    assert not re.search(r"^I\d{4} |absl::InitializeLog|cpu_feature_guard|custom operations are on", good.stderr, re.M)
     written = json.loads((tmp_path / "parity.json").read_text())
-    assert written["summary"]["float32"]["std_excess_over_bound"] <= TOLERANCE
-    before = (tmp_path / "parity.json").read_bytes()
+    assert set(written) == {"passed", "float32_vs_tolerance", "half_vs_tolerance", "dense_vs_tolerance"}
+    assert written["passed"] is True
+    assert 0 < written["float32_vs_tolerance"] <= 1 and 0 < written["half_vs_tolerance"] <= 1
+    details = json.loads((tmp_path / "cases.json").read_text())
+    worst = max(details["summary"]["float32"][key] for key in ("variance_vs_keras_max_abs", "std_excess_over_bound"))
+    assert written["float32_vs_tolerance"] >= round(worst / TOLERANCE, 4)
+    assert set(details["cases"]) >= {"original_64x64x64", "constant_rows", "bfloat16"}
+    before = {name: (tmp_path / name).read_bytes() for name in ("parity.json", "cases.json")}
 
     # A sitecustomize module breaks the layer inside the stage's own process.
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "sitecustomize.py").write_text(
         textwrap.dedent("""
-        import tensorflow as tf
         from fashionlab import layers
+        from fashionlab.backend import tf
         original = layers.LayerNormalization.call
         layers.LayerNormalization.call = lambda self, x: original(self, x) - 2 * tf.cast(self.beta, x.dtype)
     """)
@@ -85,12 +99,11 @@ def test_stage_writes_metrics_and_fails_on_a_broken_layer(tmp_path):
         "parity",
         "--params",
         str(params),
-        "--metrics",
-        str(tmp_path / "parity.json"),
+        *outputs,
         env={"PYTHONPATH": str(tmp_path / "site")},
     )
     assert broken.returncode == 1
     assert broken.stderr.startswith("parity.py: error: parity lost in ")
     assert 'original_64x64x64: "variance" vs Keras output max_abs' in broken.stderr
     assert broken.stderr.count("\n") == 1
-    assert (tmp_path / "parity.json").read_bytes() == before
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before

@@ -7,6 +7,7 @@ experiments with (`dvc metrics diff`, `dvc exp run` / `exp show`, `dvc plots sho
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,13 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, requires_debian_data, snapshot, tiny_params, write_params
+from conftest import ROOT, STAGE_ENV, requires_debian_data, snapshot, tiny_params, write_params
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 
 BIN = Path(sys.executable).parent
 ENV = {
-    **os.environ,
+    **STAGE_ENV,
     "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
     "GIT_AUTHOR_NAME": "test",
     "GIT_AUTHOR_EMAIL": "test@example.com",
@@ -32,7 +33,10 @@ ENV = {
     "DVC_NO_ANALYTICS": "1",
 }
 # Outputs that must not change between runs of the same parameters (timing.json is wall-clock).
-REPRODUCIBLE = ("prepare.json", "parity.json", "train.json", "history.csv", "eval.json", "confusion.csv")
+REPRODUCIBLE = (
+    *("prepare.json", "dataset.json", "parity.json", "parity_cases.json", "train.json", "history.csv"),
+    *("eval.json", "per_class.csv", "confusion.csv"),
+)
 
 
 def sh(repo, *args, check=True, **kwargs):
@@ -219,3 +223,23 @@ def test_remote_push_then_fresh_clone_pull_has_nothing_to_reproduce(repo, first_
     assert "Running stage" not in result.stdout
     assert sh(clone, "dvc", "status", "--json").stdout.strip() == "{}"
     assert (clone / "models" / "model.keras").read_bytes() == (repo / "models" / "model.keras").read_bytes()
+
+
+def readme_commands() -> list[str]:
+    """Every `$ ` line of the README's console blocks, in order: what a reader pastes."""
+    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+
+
+def test_readme_commands_work_pasted_into_a_fresh_shell(repo, first_run):
+    """No environment active, as in a new terminal after `make repro`: the README says when to activate."""
+    commands = readme_commands()
+    assert any(command.startswith("dvc ") for command in commands)
+    (repo / ".venv").symlink_to(sys.prefix)  # where `make repro` puts the environment in a clone
+    fresh = {name: value for name, value in ENV.items() if name != "VIRTUAL_ENV"}
+    fresh["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != BIN)
+    script = "set -euo pipefail\n" + "\n".join(commands)
+    result = subprocess.run(["bash", "-c", script], cwd=repo, env=fresh, capture_output=True, text=True)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    assert "metrics/eval.json" in result.stdout and "accuracy" in result.stdout  # the metrics diff

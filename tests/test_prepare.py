@@ -17,8 +17,11 @@ def _prepare(tmp_path, source, out="out", **data):
     params = default_params()
     params["data"].update(source=str(source), **data)
     path = write_params(tmp_path / "params.yaml", params)
+    folder = tmp_path / out
     return run_stage(
-        "prepare", "--params", str(path), "--out", str(tmp_path / out), "--metrics", str(tmp_path / out / "m.json")
+        "prepare",
+        *("--params", str(path), "--out", str(folder)),
+        *("--metrics", str(folder / "m.json"), "--dataset", str(folder / "dataset.json")),
     )
 
 
@@ -46,16 +49,19 @@ def test_real_data_split_sizes_and_stratification(prepared):
 
 def test_two_runs_are_byte_identical(prepared):
     first, second = snapshot(prepared / "first"), snapshot(prepared / "second")
-    assert first.keys() == second.keys() == {"train.npz", "val.npz", "test.npz", "m.json"}
+    assert first.keys() == second.keys() == {"train.npz", "val.npz", "test.npz", "m.json", "dataset.json"}
     assert first == second
 
 
-def test_report_names_input_hashes(prepared):
+def test_metrics_hold_the_sizes_and_the_record_names_input_hashes(prepared):
     import json
 
-    report = json.loads((prepared / "first" / "m.json").read_text())
-    assert report["input_sha256"] == {f.name: f.raw_sha256 for f in FASHION_MNIST.files}
-    assert report["class_counts"]["val"]["Ankle boot"] == 500
+    assert json.loads((prepared / "first" / "m.json").read_text()) == {
+        "sizes": {"train": 55000, "val": 5000, "test": 10000}
+    }
+    record = json.loads((prepared / "first" / "dataset.json").read_text())
+    assert record["input_sha256"] == {f.name: f.raw_sha256 for f in FASHION_MNIST.files}
+    assert record["class_counts"]["val"]["Ankle boot"] == 500
 
 
 def _truncate(path):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-import tensorflow as tf
-
+from fashionlab.backend import tf
 from fashionlab.errors import TrainingError
 
 

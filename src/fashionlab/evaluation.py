@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from fashionlab import layers  # noqa: F401 - registers the custom layers, so loading needs no custom_objects
+from fashionlab.backend import keras
 from fashionlab.errors import DataError
 
 
@@ -35,8 +35,14 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
-def classification_scores(labels: np.ndarray, predictions: np.ndarray, class_names: tuple[str, ...]) -> dict:
-    """Accuracy, macro averages and per-class scores keyed by class name (0 where a ratio is 0/0)."""
+def classification_scores(
+    labels: np.ndarray, predictions: np.ndarray, class_names: tuple[str, ...]
+) -> tuple[dict, list[dict]]:
+    """Accuracy and macro F1, and one row of precision, recall, F1 and support per class (0 where a ratio is 0/0).
+
+    The rows go to a CSV that `dvc plots` draws as a bar chart, not to the metrics, which stay few enough for
+    `dvc metrics show` to fit a terminal.
+    """
     k = len(class_names)
     confusion = np.bincount(labels.astype(np.int64) * k + predictions, minlength=k * k).reshape(k, k)
     true_positives = np.diag(confusion).astype(np.float64)
@@ -46,18 +52,15 @@ def classification_scores(labels: np.ndarray, predictions: np.ndarray, class_nam
     recall = np.divide(true_positives, actual, out=np.zeros(k), where=actual > 0)
     denominator = precision + recall
     f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(k), where=denominator > 0)
-    return {
-        "accuracy": float(true_positives.sum() / max(len(labels), 1)),
-        "macro_precision": float(precision.mean()),
-        "macro_recall": float(recall.mean()),
-        "macro_f1": float(f1.mean()),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(actual[i]),
-            }
-            for i, name in enumerate(class_names)
-        },
-    }
+    scores = {"accuracy": float(true_positives.sum() / max(len(labels), 1)), "macro_f1": float(f1.mean())}
+    per_class = [
+        {
+            "class": name,
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(actual[i]),
+        }
+        for i, name in enumerate(class_names)
+    ]
+    return scores, per_class

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from fashionlab.backend import keras, tf
 
 EPSILON_PLACEMENTS = ("std", "variance")
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import keras
-
 from fashionlab import layers
+from fashionlab.backend import keras
 from fashionlab.idx import IMAGE_SIDE, NUM_CLASSES
 from fashionlab.params import ModelParams
 

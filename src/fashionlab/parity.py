@@ -6,12 +6,12 @@ upstream gradient, since a plain `sum(y)` has zero gradient through a normalisat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from fashionlab.backend import keras, tf
 from fashionlab.layers import EPSILON_PLACEMENTS, Dense, LayerNormalization, std_placement_bound
 
 HALF_DTYPES = ("float16", "bfloat16")
@@ -159,23 +159,37 @@ def _summarise(cases: list[dict]) -> dict:
     }
 
 
-def parity_failures(report: dict, tolerance: float, half_tolerance: float) -> list[str]:
-    """One line per broken promise; empty when parity holds."""
-    failures = []
+def checks(report: dict, tolerance: float, half_tolerance: float) -> Iterator[tuple[str, str, float, float]]:
+    """Every promise the report is held to, as (group, what was measured, value, its tolerance).
+
+    The group is float32, half (float16 and bfloat16 inputs) or dense.
+    """
     for name, case in report["cases"].items():
-        tol = half_tolerance if case["dtype"] in HALF_DTYPES else tolerance
+        group, tol = ("half", half_tolerance) if case["dtype"] in HALF_DTYPES else ("float32", tolerance)
         for quantity, diff in case["variance"]["vs_keras"].items():
             measure = "max_abs" if quantity == "output" else "max_rel"
-            if not diff[measure] <= tol:
-                failures.append(f'{name}: "variance" vs Keras {quantity} {measure} {diff[measure]:.3g} > {tol:g}')
-        if not case["std"]["vs_float64"] <= tol:
-            failures.append(f'{name}: "std" vs float64 NumPy max_abs {case["std"]["vs_float64"]:.3g} > {tol:g}')
-        if not case["std"]["excess_over_bound"] <= tol:
-            failures.append(
-                f'{name}: "std" vs Keras exceeds the derived bound by {case["std"]["excess_over_bound"]:.3g}'
-            )
+            yield group, f'{name}: "variance" vs Keras {quantity} {measure}', diff[measure], tol
+        yield group, f'{name}: "std" vs float64 NumPy max_abs', case["std"]["vs_float64"], tol
+        yield group, f'{name}: "std" vs Keras, excess over the derived bound', case["std"]["excess_over_bound"], tol
     for quantity, diff in report["dense"].items():
         measure = "max_abs" if quantity == "output" else "max_rel"
-        if not diff[measure] <= tolerance:
-            failures.append(f"dense: vs Keras {quantity} {measure} {diff[measure]:.3g} > {tolerance:g}")
-    return failures
+        yield "dense", f"dense: vs Keras {quantity} {measure}", diff[measure], tolerance
+
+
+def parity_failures(report: dict, tolerance: float, half_tolerance: float) -> list[str]:
+    """One line per broken promise; empty when parity holds."""
+    return [
+        f"{what} {value:.3g} > {tol:g}"
+        for _, what, value, tol in checks(report, tolerance, half_tolerance)
+        if not value <= tol  # NaN fails too
+    ]
+
+
+def headline(report: dict, tolerance: float, half_tolerance: float) -> dict:
+    """What `dvc metrics show` needs: pass/fail and each group's worst deviation as a fraction of its
+    tolerance (under 1 passes), a scale on which deviations of 1e-6 do not print as 0.0."""
+    worst = {"float32": 0.0, "half": 0.0, "dense": 0.0}
+    for group, _, value, tol in checks(report, tolerance, half_tolerance):
+        worst[group] = max(worst[group], value / tol)
+    passed = not parity_failures(report, tolerance, half_tolerance)
+    return {"passed": passed, **{f"{group}_vs_tolerance": round(ratio, 4) for group, ratio in worst.items()}}

@@ -23,8 +23,9 @@ def read_archive(path: Path, file: IdxFile) -> tuple[np.ndarray, str]:
 
 def prepare_splits(
     spec: DatasetSpec, archives: dict[str, Path], val_size: int, train_subset: int | None, seed: int
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
-    """Return {split: (images, labels)} and a report of sizes, class counts and input hashes."""
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict, dict]:
+    """Return {split: (images, labels)}, their sizes (the metric), and the dataset's record: class counts
+    per split and the SHA-256 of each input, which tells whether two runs saw the same test images."""
     arrays, hashes = {}, {}
     for file in spec.files:
         arrays[file.name], hashes[file.name] = read_archive(archives[file.name], file)
@@ -41,10 +42,10 @@ def prepare_splits(
         "val": (train_x[val_idx], train_y[val_idx]),
         "test": (arrays[spec.test_images.name], arrays[spec.test_labels.name]),
     }
-    report = {
+    sizes = {"sizes": {name: len(labels) for name, (_, labels) in splits.items()}}
+    record = {
         "dataset": spec.name,
-        "sizes": {name: len(labels) for name, (_, labels) in splits.items()},
         "class_counts": {name: class_counts(labels, spec.class_names) for name, (_, labels) in splits.items()},
         "input_sha256": hashes,
     }
-    return splits, report
+    return splits, sizes, record

@@ -36,16 +36,17 @@ class TrainingResult:
     history: list[EpochRecord]
     epoch_seconds: list[float] = field(default_factory=list)  # epochs run by this process only
 
-    def timing(self, samples: int, trace_count: int) -> dict:
-        """Wall-clock figures; the first epoch, which traces and compiles the step, is left out of the median."""
+    def timing(self, samples: int) -> dict:
+        """Wall-clock figures: `seconds_per_epoch` is the median without the first epoch, which traces and compiles.
+
+        `dvc metrics show` leaves lists out, so the per-epoch seconds stay here without widening its table.
+        """
         steady = self.epoch_seconds[1:] or self.epoch_seconds
         median = statistics.median(steady) if steady else None
         return {
-            "epochs_timed": len(self.epoch_seconds),
-            "seconds_per_epoch": [round(s, 3) for s in self.epoch_seconds],
-            "median_seconds_per_epoch": round(median, 3) if median else None,
+            "epoch_seconds": [round(s, 3) for s in self.epoch_seconds],
+            "seconds_per_epoch": round(median, 3) if median else None,
             "samples_per_second": round(samples / median, 1) if median else None,
-            "trace_count": trace_count,
         }
 
 

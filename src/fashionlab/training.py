@@ -11,10 +11,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from fashionlab.backend import keras, tf
 from fashionlab.errors import TrainingError
 from fashionlab.params import OptimizerGroup
 
@@ -98,8 +97,8 @@ class Trainer:
             self.train_accuracy = keras.metrics.SparseCategoricalAccuracy(name="train_accuracy")
             self.val_loss = keras.metrics.Mean(name="val_loss")
             self.val_accuracy = keras.metrics.SparseCategoricalAccuracy(name="val_accuracy")
-        # Per-example losses, averaged over the global batch by `compute_average_loss`: a Keras loss
-        # with its default reduction would also divide by the number of replicas.
+        # Per-example losses, averaged over the global batch in `_replica_gradients`: a Keras loss with
+        # its default reduction would also divide by the number of replicas.
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.trace_count = 0
         # XLA fuses the normalisation's element-wise work and runs these matmuls faster on CPU. With one
@@ -137,7 +136,9 @@ class Trainer:
         with tf.GradientTape() as tape:
             logits = self.model(images, training=True)
             per_example = self.loss_fn(labels, logits)
-            loss = tf.nn.compute_average_loss(per_example * weights, global_batch_size=global_count)
+            # What `tf.nn.compute_average_loss` computes, without the Assert op it adds on a tensor batch
+            # size: XLA drops that op with a warning on stderr at every compile.
+            loss = tf.math.divide_no_nan(tf.reduce_sum(per_example * weights), tf.cast(global_count, tf.float32))
         return per_example, logits, tape.gradient(loss, self.variables)
 
     def _replica_train(self, images, labels, weights, global_count):
@@ -285,12 +286,14 @@ def fit(
 
 
 def summarize(history: list[EpochRecord]) -> dict:
-    """The final epoch and the best one (lowest validation loss, or training loss without validation)."""
+    """The final epoch and the best one (lowest validation loss, or training loss without validation).
+
+    Training loss and accuracy per epoch are in the history; the summary keeps what `dvc metrics` compares.
+    """
     by = "val_loss" if history[-1].val_loss is not None else "train_loss"
     best = min(history, key=lambda record: getattr(record, by))
-    scores = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    scores = ("epoch", "val_loss", "val_accuracy")
     return {
         "final": {key: getattr(history[-1], key) for key in scores},
         "best": {key: getattr(best, key) for key in scores},
-        "best_selected_by": by,
     }

@@ -1,0 +1,19 @@
+"""Imported first by every stage: one line instead of a traceback when `python` lacks the project's packages.
+
+DVC runs each stage's `python` from PATH, which is the system's interpreter unless `.venv` is activated.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+REQUIRED = ("fashionlab", "tensorflow", "keras", "yaml", "pandas", "numpy")
+
+missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+if missing:
+    print(
+        f"{Path(sys.argv[0]).name}: error: {sys.executable} cannot import {', '.join(missing)}: "
+        "activate the project's environment first (source .venv/bin/activate; `make repro` creates it)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
