@@ -7,7 +7,7 @@ DEBIAN_DATASET := /usr/share/datasets/fashion-mnist
 # DVC stages call `python`; make them use the project's environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint bench dataset install lock clean
+.PHONY: repro test lint bench dataset install lock clean params-docs
 
 repro: $(STAMP) dataset
 	dvc repro
@@ -41,6 +41,10 @@ dataset:
 	elif [ ! -d $(DEBIAN_DATASET) ]; then \
 		echo "note: $(DEBIAN_DATASET) not found; the prepare stage will download the dataset"; \
 	fi
+
+# Regenerate params.schema.json and the README's parameter table after changing src/fashionlab/params.py.
+params-docs: $(STAMP)
+	python -m fashionlab.params
 
 # Regenerate the full transitive pins after changing pyproject.toml.
 lock: $(STAMP)

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -5,7 +6,7 @@ import pytest
 
 from conftest import ROOT, default_params, snapshot, write_params
 from fashionlab.errors import ParamsError
-from fashionlab.params import load_params, parse_params
+from fashionlab.params import SCHEMA_FILE, json_schema, load_params, parameter_table, parse_params
 
 
 def test_default_params_load_into_typed_objects():
@@ -13,8 +14,8 @@ def test_default_params_load_into_typed_objects():
     assert params.seed == 42
     assert params.data.val_size == 5000 and params.data.train_size == 55_000
     assert params.model.layer_names == ("dense1", "norm1", "dense2", "norm2", "logits")
-    assert [g.name for g in params.train.groups] == ["lower", "upper"]
-    assert params.train.groups[0].learning_rate == 1e-4 and params.train.groups[1].optimizer == "sgd"
+    assert list(params.train.groups) == ["lower", "upper"]
+    assert params.train.groups["lower"].learning_rate == 1e-4 and params.train.groups["upper"].optimizer == "sgd"
 
 
 def _error(mutate) -> str:
@@ -41,7 +42,8 @@ CASES = {
     "missing key": (lambda p: p["train"].pop("epochs"), "params.yaml: train.epochs: missing, expected an integer >= 1"),
     "wrong type": (
         lambda p: p["train"].update(batch_size="128"),
-        "params.yaml: train.batch_size: expected an integer in [1, 55000], got '128'",
+        # the upper bound (the training split's size) is checked once every key has its type
+        "params.yaml: train.batch_size: expected an integer >= 1, got '128'",
     ),
     "bool is not an integer": (
         lambda p: p.update(seed=True),
@@ -107,6 +109,32 @@ CASES = {
         lambda p: p["model"].update(norm="batch"),
         "params.yaml: model.norm: expected one of custom, keras, none, got 'batch'",
     ),
+    "hidden unit below 1": (
+        lambda p: p["model"].update(hidden_units=[512, 0]),
+        "params.yaml: model.hidden_units[1]: expected an integer >= 1, got 0",
+    ),
+    "subset larger than what the validation split leaves": (
+        lambda p: p["data"].update(train_subset=56000),
+        "params.yaml: data.train_subset: expected an integer in [1, 55000], got 56000",
+    ),
+    "NaN learning rate": (
+        lambda p: p["train"]["groups"]["lower"].update(learning_rate=float("nan")),
+        "params.yaml: train.groups.lower.learning_rate: expected a number > 0, got nan",
+    ),
+    "weight decay for sgd": (
+        lambda p: p["train"]["groups"]["upper"].update(weight_decay=0.1),
+        "params.yaml: train.groups.upper.weight_decay: expected no weight_decay for optimizer 'sgd' (adamw only), "
+        "got 0.1",
+    ),
+    "momentum of 1": (
+        lambda p: p["train"]["groups"]["upper"].update(momentum=1),
+        "params.yaml: train.groups.upper.momentum: expected a number in [0, 1), got 1",
+    ),
+    "missing section": (lambda p: p.pop("evaluate"), "params.yaml: evaluate: missing, expected a mapping"),
+    "no optimizer group": (
+        lambda p: p["train"].update(groups={}),
+        "params.yaml: train.groups: expected a non-empty mapping, got a mapping",
+    ),
     "empty hidden units": (
         lambda p: p["model"].update(hidden_units=[]),
         "params.yaml: model.hidden_units: expected a non-empty list of integers >= 1, got a list []",
@@ -117,6 +145,35 @@ CASES = {
 @pytest.mark.parametrize("mutate, message", CASES.values(), ids=CASES.keys())
 def test_bad_params_give_one_line_naming_file_key_expected_and_found(mutate, message):
     assert _error(mutate) == message
+
+
+def test_top_level_not_a_mapping():
+    with pytest.raises(ParamsError, match=r"^params.yaml: \(top level\): expected a mapping, got a list \[1\]$"):
+        parse_params([1])
+
+
+def test_params_schema_json_is_the_one_the_models_generate():
+    """Stale after a change to the declarations: run `make params-docs`."""
+    assert json.loads((ROOT / SCHEMA_FILE).read_text()) == json_schema()
+
+
+def test_schema_carries_each_keys_meaning_and_bounds_and_forbids_unknown_keys():
+    schema = json_schema()
+    sections = [schema, *schema["$defs"].values()]
+    assert all(section["additionalProperties"] is False for section in sections)
+    val_size = schema["$defs"]["DataParams"]["properties"]["val_size"]
+    assert (val_size["type"], val_size["minimum"], val_size["maximum"]) == ("integer", 0, 59999)
+    leaves = [p for section in sections for p in section["properties"].values() if "$ref" not in p]
+    assert leaves and all(p["description"] for p in leaves)
+
+
+def test_params_yaml_points_yaml_language_servers_at_the_schema():
+    assert (ROOT / "params.yaml").read_text().splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_FILE}"
+
+
+def test_readme_parameter_table_is_generated_from_the_declarations():
+    """Stale after a change to the declarations or to params.yaml: run `make params-docs`."""
+    assert parameter_table(default_params()) in (ROOT / "README.md").read_text()
 
 
 def test_norm_none_removes_norm_layers_from_valid_group_names():

@@ -12,10 +12,10 @@ LOWER = ("dense1", "norm1", "dense2", "norm2")
 
 
 def groups(lower_lr=1e-4, upper_lr=1e-2, upper="sgd"):
-    return (
-        OptimizerGroup("lower", LOWER, "adam", lower_lr, 0.0, 0.0),
-        OptimizerGroup("upper", ("logits",), upper, upper_lr, 0.0, 0.0),
-    )
+    return {
+        "lower": OptimizerGroup(layers=LOWER, optimizer="adam", learning_rate=lower_lr),
+        "upper": OptimizerGroup(layers=("logits",), optimizer=upper, learning_rate=upper_lr),
+    }
 
 
 def make_trainer(seed=0, **kwargs):

@@ -1,55 +1,76 @@
-"""Load `params.yaml` into typed, frozen objects, validating every key.
+"""`params.yaml` as frozen pydantic models: each key declared once, with its type, bounds and meaning.
 
-Each problem is one line naming the file, the dotted key, what was expected and what was found, so that
-a typo in an experiment sweep fails at once instead of deep inside TensorFlow.
+The checks, the one-line errors, `params.schema.json` (which YAML language servers read while you type)
+and the README's parameter table all derive from these declarations. A problem is one line naming the
+file, the dotted key, what was expected and what was found, so that a typo in an experiment sweep fails
+at once instead of deep inside TensorFlow.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import json
+import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from fashionlab.errors import ParamsError
 
 TRAIN_IMAGES = 60_000  # both Fashion-MNIST and MNIST ship 60,000 training and 10,000 test images
-DATASETS = ("fashion_mnist", "mnist")
-DENSE_IMPLEMENTATIONS = ("keras", "custom")
-NORM_IMPLEMENTATIONS = ("custom", "keras", "none")
-EPSILON_PLACEMENTS = ("std", "variance")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
-STRATEGIES = ("none", "mirrored", "multi_worker")
+SCHEMA_FILE = "params.schema.json"
 
 
-@dataclass(frozen=True)
-class DataParams:
-    dataset: str
-    source: str  # "auto", "download", or a folder holding the four IDX .gz files
-    cache_dir: str
-    val_size: int
-    train_subset: int | None
+class _Section(BaseModel):
+    # Strict: 128 is an integer and "128" is not; True is not 1. Unknown keys are errors.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+def _describe(meaning: str, **bounds: Any) -> Any:
+    return Field(description=meaning, **bounds)
+
+
+class DataParams(_Section):
+    dataset: Literal["fashion_mnist", "mnist"] = _describe(
+        "`fashion_mnist`, or `mnist` (same IDX format, download only)"
+    )
+    source: str = _describe(
+        "`auto`: Debian's `/usr/share/datasets/fashion-mnist` when present, else download; `download`; "
+        "or a folder with the four `.gz` files",
+        min_length=1,
+    )
+    cache_dir: str = _describe("where downloaded archives are kept", min_length=1)
+    val_size: int = _describe("validation images, stratified by class", ge=0, le=TRAIN_IMAGES - 1)
+    train_subset: int | None = _describe(
+        "an integer for a seeded, stratified subset of the rest (quick experiments)", default=None, ge=1
+    )
 
     @property
     def train_size(self) -> int:
         return self.train_subset if self.train_subset is not None else TRAIN_IMAGES - self.val_size
 
 
-@dataclass(frozen=True)
-class ParityParams:
-    tolerance: float  # float32 cases: max |Δ| allowed against Keras ("variance") and float64 ("std")
-    half_tolerance: float  # the same for float16 / bfloat16 inputs, whose outputs are rounded to 8-11 bits
+class ParityParams(_Section):
+    tolerance: float = _describe('largest |Δ| allowed for float32 cases ("variance" vs Keras, "std" vs float64)', gt=0)
+    half_tolerance: float = _describe(
+        "largest |Δ| allowed for float16 and bfloat16 cases (bfloat16 keeps 8 bits: 0.03 per ulp in [4, 8))", gt=0
+    )
 
 
-@dataclass(frozen=True)
-class ModelParams:
-    hidden_units: tuple[int, ...]
-    dense: str
-    norm: str
-    epsilon: float
-    epsilon_placement: str
+class ModelParams(_Section):
+    hidden_units: tuple[Annotated[int, Field(ge=1)], ...] = _describe(
+        "one `dense{i}` → `norm{i}` → ReLU block each, then `logits`", min_length=1
+    )
+    dense: Literal["keras", "custom"] = _describe("our `Dense` (`custom`) or Keras's (`keras`)")
+    norm: Literal["custom", "keras", "none"] = _describe(
+        "our `LayerNormalization` (`custom`), Keras's (`keras`), or `none` to drop the normalisation"
+    )
+    epsilon: float = _describe("the normalisation's ε", gt=0)
+    epsilon_placement: Literal["std", "variance"] = _describe(
+        "`std`: `α(x − μ)/(σ + ε) + β`; `variance`: `α(x − μ)/√(σ² + ε) + β`, as Keras"
+    )
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -63,107 +84,82 @@ class ModelParams:
         return tuple(names)
 
 
-@dataclass(frozen=True)
-class OptimizerGroup:
-    name: str
-    layers: tuple[str, ...]
-    optimizer: str
-    learning_rate: float
-    momentum: float  # SGD and RMSprop only
-    weight_decay: float  # AdamW only
+class OptimizerGroup(_Section):
+    layers: tuple[str, ...] = _describe("the layers this group trains (every layer in exactly one group)", min_length=1)
+    optimizer: Literal["adam", "sgd", "rmsprop", "adamw"] = _describe("the group's optimizer")
+    learning_rate: float = _describe("the group's learning rate", gt=0)
+    momentum: float = _describe("SGD and RMSprop only", default=0.0, ge=0, lt=1)
+    weight_decay: float = _describe("AdamW only", default=0.0, ge=0)
 
 
-@dataclass(frozen=True)
-class TrainParams:
-    epochs: int
-    batch_size: int
-    groups: tuple[OptimizerGroup, ...]
-    jit_compile: bool  # compile the step with XLA
-    distribute: str  # a tf.distribute strategy: none, mirrored or multi_worker
+class TrainParams(_Section):
+    epochs: int = _describe("passes over the training split", ge=1)
+    batch_size: int = _describe("images per optimisation step (a multiple of the replicas under a strategy)", ge=1)
+    jit_compile: bool = _describe("compile the training step with XLA (measured faster on CPU: README, Performance)")
+    distribute: Literal["none", "mirrored", "multi_worker"] = _describe(
+        "`none`, `mirrored` (every local GPU) or `multi_worker` (the cluster in `TF_CONFIG`)"
+    )
+    groups: dict[str, OptimizerGroup] = _describe(
+        "optimizer groups by name, each with its own optimizer and learning rate", min_length=1
+    )
 
 
-@dataclass(frozen=True)
-class EvaluateParams:
-    batch_size: int
+class EvaluateParams(_Section):
+    batch_size: int = _describe("test images per forward pass (memory, not results)", ge=1)
 
 
-@dataclass(frozen=True)
-class Params:
-    seed: int
+class Params(_Section):
+    seed: int = _describe(
+        "the split, the data order of every epoch, the initial weights and the parity cases", ge=0, le=2**31 - 1
+    )
     data: DataParams
     parity: ParityParams
     model: ModelParams
     train: TrainParams
     evaluate: EvaluateParams
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        """The rules that relate keys to each other, which a schema cannot say."""
+        data, train = self.data, self.train
+        if data.train_subset is not None and data.train_subset > TRAIN_IMAGES - data.val_size:
+            raise _Problem("data.train_subset", f"an integer in [1, {TRAIN_IMAGES - data.val_size}]", data.train_subset)
+        if train.batch_size > data.train_size:
+            raise _Problem("train.batch_size", f"an integer in [1, {data.train_size}]", train.batch_size)
+        valid = self.model.layer_names
+        owner: dict[str, str] = {}
+        for name, group in train.groups.items():
+            key = f"train.groups.{name}"
+            for layer in group.layers:
+                if layer not in valid:
+                    raise _Problem(f"{key}.layers", f"a non-empty list of layer names from {', '.join(valid)}", layer)
+                if layer in owner:
+                    raise _Problem(
+                        f"{key}.layers",
+                        "each layer in exactly one group",
+                        f"{layer!r} also in group {owner[layer]!r}",
+                        shown=True,
+                    )
+                owner[layer] = name
+            if group.momentum and group.optimizer not in ("sgd", "rmsprop"):
+                expected = f"no momentum for optimizer {group.optimizer!r} (sgd and rmsprop only)"
+                raise _Problem(f"{key}.momentum", expected, group.momentum)
+            if group.weight_decay and group.optimizer != "adamw":
+                expected = f"no weight_decay for optimizer {group.optimizer!r} (adamw only)"
+                raise _Problem(f"{key}.weight_decay", expected, group.weight_decay)
+        missing = [name for name in valid if name not in owner]
+        if missing:
+            expected = f"every layer in a group ({', '.join(valid)})"
+            raise _Problem("train.groups", expected, f"no group for {', '.join(missing)}", shown=True)
+        return self
 
-class _Section:
-    """Reads the keys of one mapping, each checked, then rejects whatever keys were not read."""
 
-    def __init__(self, file: str, prefix: str, raw: Any):
-        self.file = file
-        self.prefix = prefix
-        if not isinstance(raw, dict):
-            self._fail(prefix or "(top level)", "a mapping", raw)
-        self.raw = raw
-        self.read: set[str] = set()
+class _Problem(Exception):
+    """A cross-key rule broken; not a ValueError, so pydantic lets it through unchanged."""
 
-    def _fail(self, key: str, expected: str, found: Any) -> None:
-        raise ParamsError(f"{self.file}: {key}: expected {expected}, got {_show(found)}")
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def get(self, name: str, expected: str) -> Any:
-        self.read.add(name)
-        if name not in self.raw:
-            raise ParamsError(f"{self.file}: {self.key(name)}: missing, expected {expected}")
-        return self.raw[name]
-
-    def optional(self, name: str, default: Any) -> Any:
-        self.read.add(name)
-        return self.raw.get(name, default)
-
-    def integer(self, name: str, low: int, high: int | None = None, value: Any = ...) -> int:
-        expected = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
-        if value is ...:
-            value = self.get(name, expected)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self._fail(self.key(name), expected, value)
-        if value < low or (high is not None and value > high):
-            self._fail(self.key(name), expected, value)
-        return value
-
-    def positive_float(self, name: str, value: Any = ..., allow_zero: bool = False) -> float:
-        expected = "a number >= 0" if allow_zero else "a number > 0"
-        if value is ...:
-            value = self.get(name, expected)
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or value < 0 or (value == 0 and not allow_zero):
-            self._fail(self.key(name), expected, value)
-        return float(value)
-
-    def choice(self, name: str, options: tuple[str, ...]) -> str:
-        expected = "one of " + ", ".join(options)
-        value = self.get(name, expected)
-        if value not in options:
-            self._fail(self.key(name), expected, value)
-        return value
-
-    def string(self, name: str) -> str:
-        value = self.get(name, "a non-empty string")
-        if not isinstance(value, str) or not value:
-            self._fail(self.key(name), "a non-empty string", value)
-        return value
-
-    def section(self, name: str) -> _Section:
-        return _Section(self.file, self.key(name), self.get(name, "a mapping"))
-
-    def done(self) -> None:
-        unknown = sorted(set(self.raw) - self.read, key=str)
-        if unknown:
-            known = ", ".join(sorted(self.read))
-            raise ParamsError(f"{self.file}: {self.key(str(unknown[0]))}: unknown key, expected one of {known}")
+    def __init__(self, key: str, expected: str, found: Any, shown: bool = False):
+        super().__init__(key)
+        self.key, self.expected, self.found = key, expected, found if shown else _show(found)
 
 
 def _show(value: Any) -> str:
@@ -171,11 +167,105 @@ def _show(value: Any) -> str:
         return repr(value)
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return repr(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return f"a list {value!r}" if len(repr(value)) < 60 else "a list"
     return repr(value)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list]:
+    """The bare type and its constraints, from `Annotated[int, Field(ge=1)]` and the like."""
+    if get_origin(annotation) is Annotated:
+        base, *extras = get_args(annotation)
+        return base, [m for extra in extras for m in (extra.metadata if isinstance(extra, FieldInfo) else [extra])]
+    return annotation, []
+
+
+def _bound(metadata: list, name: str) -> Any:
+    return next((getattr(m, name) for m in metadata if hasattr(m, name)), None)
+
+
+def _number(word: str, metadata: list) -> str:
+    ge, le, gt, lt = (_bound(metadata, name) for name in ("ge", "le", "gt", "lt"))
+    if ge is not None and le is not None:
+        return f"{word} in [{ge}, {le}]"
+    if ge is not None and lt is not None:
+        return f"{word} in [{ge}, {lt})"
+    if gt is not None:
+        return f"{word} > {gt}"
+    return f"{word} >= {ge}" if ge is not None else word
+
+
+def expected(annotation: Any, metadata: list) -> str:
+    """What a value of this declared type and bounds looks like, in the words of the error messages."""
+    annotation, more = _unwrap(annotation)
+    metadata = [*metadata, *more]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(args)
+    if origin in (Union, types.UnionType):
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return expected(inner, metadata) + " or null"
+    if annotation is bool:
+        return "true or false"
+    if annotation is int:
+        return _number("an integer", metadata)
+    if annotation is float:
+        return _number("a number", metadata)
+    if annotation is str:
+        return "a non-empty string" if _bound(metadata, "min_length") else "a string"
+    if origin is tuple:
+        item, item_bounds = _unwrap(args[0])
+        items = {int: "integers", str: "strings"}[item]
+        return f"a non-empty list of {_number(items, item_bounds)}"
+    return "a non-empty mapping" if _bound(metadata, "min_length") else "a mapping"
+
+
+def _field_at(loc: tuple) -> tuple[str, Any, list, type[BaseModel] | None]:
+    """The dotted key, declared type and bounds of the value at `loc`, and the model it belongs to."""
+    section: Any = Params
+    key, annotation, metadata, owner = "", Params, [], None
+    for part in loc:
+        base, _ = _unwrap(annotation)
+        if isinstance(part, int):
+            key += f"[{part}]"
+            annotation, metadata = get_args(base)[0], []
+            continue
+        if get_origin(base) is dict:
+            annotation, metadata = get_args(base)[1], []
+        elif isinstance(section, type) and issubclass(section, BaseModel):
+            owner = section
+            field = section.model_fields.get(part)
+            if field is None:  # an unknown key
+                return f"{key}.{part}" if key else str(part), None, [], owner
+            annotation, metadata = field.annotation, field.metadata
+        key = f"{key}.{part}" if key else str(part)
+        section, _ = _unwrap(annotation)
+    return key, annotation, metadata, owner
+
+
+def _one_line(error: dict, file: str) -> str:
+    key, annotation, metadata, owner = _field_at(tuple(p for p in error["loc"] if p not in ("int", "none")))
+    if error["type"] == "extra_forbidden":
+        return f"{file}: {key}: unknown key, expected one of {', '.join(sorted(owner.model_fields))}"
+    what = expected(annotation, metadata)
+    if error["type"] == "missing":
+        return f"{file}: {key or '(top level)'}: missing, expected {what}"
+    return f"{file}: {key or '(top level)'}: expected {what}, got {_show(error['input'])}"
+
+
+def parse_params(raw: Any, file: str = "params.yaml") -> Params:
+    """Validate an already-parsed mapping (the content of `params.yaml`); the first problem is the error."""
+    try:
+        # Through JSON: strict mode then takes YAML's lists for tuples and its integers for floats.
+        return Params.model_validate_json(json.dumps(raw, default=str), strict=True)
+    except _Problem as problem:
+        raise ParamsError(f"{file}: {problem.key}: expected {problem.expected}, got {problem.found}") from None
+    except ValidationError as err:
+        raise ParamsError(_one_line(err.errors()[0], file)) from None
 
 
 def load_params(path: str | Path) -> Params:
@@ -197,107 +287,48 @@ def load_params(path: str | Path) -> Params:
     return parse_params(raw, str(path))
 
 
-def parse_params(raw: Any, file: str = "params.yaml") -> Params:
-    """Validate an already-parsed mapping (the content of `params.yaml`)."""
-    top = _Section(file, "", raw)
-    seed = top.integer("seed", 0, 2**31 - 1)
-    data = _parse_data(top.section("data"))
-    parity = _parse_parity(top.section("parity"))
-    model = _parse_model(top.section("model"))
-    train = _parse_train(top.section("train"), model, data)
-    evaluate_section = top.section("evaluate")
-    evaluate = EvaluateParams(batch_size=evaluate_section.integer("batch_size", 1))
-    evaluate_section.done()
-    top.done()
-    return Params(seed=seed, data=data, parity=parity, model=model, train=train, evaluate=evaluate)
+def json_schema() -> dict:
+    """The JSON Schema of `params.yaml`, for YAML language servers (completion, hover, checks as you type)."""
+    schema = Params.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "fashionlab params.yaml"}
 
 
-def _parse_data(s: _Section) -> DataParams:
-    dataset = s.choice("dataset", DATASETS)
-    source = s.string("source")
-    cache_dir = s.string("cache_dir")
-    val_size = s.integer("val_size", 0, TRAIN_IMAGES - 1)
-    subset = s.optional("train_subset", None)
-    if subset is not None:
-        subset = s.integer("train_subset", 1, TRAIN_IMAGES - val_size, value=subset)
-    s.done()
-    return DataParams(dataset, source, cache_dir, val_size, subset)
+def parameter_table(values: dict) -> str:
+    """The README's table of every key: its value in `values` (the shipped `params.yaml`) and its meaning."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str, values: dict) -> None:
+        for name, field in model.model_fields.items():
+            key, value = f"{prefix}{name}", values.get(name)
+            base, _ = _unwrap(field.annotation)
+            if isinstance(base, type) and issubclass(base, BaseModel):
+                walk(base, f"{key}.", value)
+            elif get_origin(base) is dict:
+                rows.append(f"| `{key}` | {', '.join(f'`{n}`' for n in value)} | {_cell(field.description)} |")
+                group_model = get_args(base)[1]
+                for group_name, group_values in value.items():
+                    walk(group_model, f"{key}.{group_name}.", group_values)
+            else:
+                shown = f"`{_yaml(value)}`" if name in values else f"unset: `{_yaml(field.default)}`"
+                rows.append(f"| `{key}` | {shown} | {_cell(field.description)} |")
+
+    walk(Params, "", values)
+    return "\n".join(rows) + "\n"
 
 
-def _parse_parity(s: _Section) -> ParityParams:
-    params = ParityParams(s.positive_float("tolerance"), s.positive_float("half_tolerance"))
-    s.done()
-    return params
+def _yaml(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
-def _parse_model(s: _Section) -> ModelParams:
-    expected = "a non-empty list of integers >= 1"
-    units = s.get("hidden_units", expected)
-    if not isinstance(units, list) or not units:
-        s._fail(s.key("hidden_units"), expected, units)
-    hidden = tuple(s.integer(f"hidden_units[{i}]", 1, value=u) for i, u in enumerate(units))
-    params = ModelParams(
-        hidden_units=hidden,
-        dense=s.choice("dense", DENSE_IMPLEMENTATIONS),
-        norm=s.choice("norm", NORM_IMPLEMENTATIONS),
-        epsilon=s.positive_float("epsilon"),
-        epsilon_placement=s.choice("epsilon_placement", EPSILON_PLACEMENTS),
-    )
-    s.done()
-    return params
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|")
 
 
-def _parse_train(s: _Section, model: ModelParams, data: DataParams) -> TrainParams:
-    epochs = s.integer("epochs", 1)
-    batch_size = s.integer("batch_size", 1, data.train_size)
-    groups_section = s.section("groups")
-    groups = tuple(
-        _parse_group(groups_section.section(str(name)), str(name), model.layer_names) for name in groups_section.raw
-    )
-    if not groups:
-        s._fail(s.key("groups"), "at least one optimizer group", groups_section.raw)
-    owner: dict[str, str] = {}
-    for group in groups:
-        for layer in group.layers:
-            if layer in owner:
-                raise ParamsError(
-                    f"{s.file}: {s.key('groups')}.{group.name}.layers: expected each layer in exactly one "
-                    f"group, got {layer!r} also in group {owner[layer]!r}"
-                )
-            owner[layer] = group.name
-    missing = [name for name in model.layer_names if name not in owner]
-    if missing:
-        raise ParamsError(
-            f"{s.file}: {s.key('groups')}: expected every layer in a group "
-            f"({', '.join(model.layer_names)}), got no group for {', '.join(missing)}"
-        )
-    jit_compile = s.get("jit_compile", "true or false")
-    if not isinstance(jit_compile, bool):
-        s._fail(s.key("jit_compile"), "true or false", jit_compile)
-    distribute = s.choice("distribute", STRATEGIES)
-    s.done()
-    return TrainParams(epochs, batch_size, groups, jit_compile, distribute)
+if __name__ == "__main__":  # `make params-docs`
+    import re
 
-
-def _parse_group(s: _Section, name: str, valid_layers: tuple[str, ...]) -> OptimizerGroup:
-    expected = f"a non-empty list of layer names from {', '.join(valid_layers)}"
-    layers = s.get("layers", expected)
-    if not isinstance(layers, list) or not layers:
-        s._fail(s.key("layers"), expected, layers)
-    for layer in layers:
-        if layer not in valid_layers:
-            s._fail(s.key("layers"), expected, layer)
-    optimizer = s.choice("optimizer", OPTIMIZERS)
-    learning_rate = s.positive_float("learning_rate")
-    momentum = s.optional("momentum", 0.0)
-    if momentum and optimizer not in ("sgd", "rmsprop"):
-        s._fail(s.key("momentum"), f"no momentum for optimizer {optimizer!r} (sgd and rmsprop only)", momentum)
-    momentum = s.positive_float("momentum", value=momentum, allow_zero=True)
-    if momentum >= 1:
-        s._fail(s.key("momentum"), "a number in [0, 1)", momentum)
-    weight_decay = s.optional("weight_decay", 0.0)
-    if weight_decay and optimizer != "adamw":
-        s._fail(s.key("weight_decay"), f"no weight_decay for optimizer {optimizer!r} (adamw only)", weight_decay)
-    weight_decay = s.positive_float("weight_decay", value=weight_decay, allow_zero=True)
-    s.done()
-    return OptimizerGroup(name, tuple(layers), optimizer, learning_rate, momentum, weight_decay)
+    Path(SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    readme = Path("README.md")
+    table = parameter_table(yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8")))
+    marked = re.compile(r"(?s)(<!-- parameter table: [^\n]*-->\n).*?(<!-- end of parameter table -->)")
+    readme.write_text(marked.sub(lambda m: m.group(1) + table + m.group(2), readme.read_text()), encoding="utf-8")

@@ -9,7 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,7 @@ def stop_on_signals() -> Iterator[Callable[[], str | None]]:
 def run_key(params: Params, *arrays: np.ndarray) -> str:
     """What a checkpoint must match to be resumed: the seed, model and train params, and the data."""
     digests = [hashlib.sha256(np.ascontiguousarray(a).data).hexdigest() for a in arrays]
-    return fingerprint(params.seed, asdict(params.model), asdict(params.train), digests)
+    return fingerprint(params.seed, params.model.model_dump(), params.train.model_dump(), digests)
 
 
 def train_resumable(

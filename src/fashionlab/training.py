@@ -28,8 +28,8 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def make_optimizer(group: OptimizerGroup) -> keras.optimizers.Optimizer:
-    name = f"{group.name}_{group.optimizer}"
+def make_optimizer(group_name: str, group: OptimizerGroup) -> keras.optimizers.Optimizer:
+    name = f"{group_name}_{group.optimizer}"
     if group.optimizer == "adam":
         return keras.optimizers.Adam(group.learning_rate, name=name)
     if group.optimizer == "adamw":
@@ -74,7 +74,7 @@ class Trainer:
     def __init__(
         self,
         model: keras.Model,
-        groups: tuple[OptimizerGroup, ...],
+        groups: dict[str, OptimizerGroup],
         jit_compile: bool = False,
         strategy: tf.distribute.Strategy | None = None,
     ):
@@ -82,15 +82,15 @@ class Trainer:
         self.groups = groups
         self.strategy = strategy or tf.distribute.get_strategy()
         self.group_variables = {
-            group.name: [v for layer in group.layers for v in model.get_layer(layer).trainable_variables]
-            for group in groups
+            name: [v for layer in group.layers for v in model.get_layer(layer).trainable_variables]
+            for name, group in groups.items()
         }
         owned = [id(v) for variables in self.group_variables.values() for v in variables]
         if sorted(owned) != sorted(id(v) for v in model.trainable_variables):
             raise TrainingError("optimizer groups must own every trainable variable exactly once")
-        self.variables = [v for group in groups for v in self.group_variables[group.name]]
+        self.variables = [v for name in groups for v in self.group_variables[name]]
         with self.strategy.scope():
-            self.optimizers = {group.name: make_optimizer(group) for group in groups}
+            self.optimizers = {name: make_optimizer(name, group) for name, group in groups.items()}
             for name, optimizer in self.optimizers.items():
                 optimizer.build(self.group_variables[name])
             self.train_loss = keras.metrics.Mean(name="train_loss")
@@ -144,9 +144,9 @@ class Trainer:
     def _replica_train(self, images, labels, weights, global_count):
         per_example, logits, gradients = self._gradients(images, labels, weights, global_count)
         start = 0
-        for group in self.groups:
-            variables = self.group_variables[group.name]
-            self.optimizers[group.name].apply(gradients[start : start + len(variables)], variables)
+        for name in self.groups:
+            variables = self.group_variables[name]
+            self.optimizers[name].apply(gradients[start : start + len(variables)], variables)
             start += len(variables)
         self.train_loss.update_state(per_example, sample_weight=weights)
         self.train_accuracy.update_state(labels, logits, sample_weight=weights)

@@ -33,11 +33,11 @@ seed_everything(0)
 rng = np.random.default_rng(0)
 labels = (np.arange(600) % 10).astype(np.uint8)
 images = (rng.integers(0, 60, size=(600, 28, 28)) + labels[:, None, None] * 19).astype(np.uint8)
-model_params = ModelParams((32, 16), "custom", "custom", 1e-3, "std")
-groups = (
-    OptimizerGroup("lower", ("dense1", "norm1", "dense2", "norm2"), "adam", 1e-3, 0.0, 0.0),
-    OptimizerGroup("upper", ("logits",), "sgd", 1e-1, 0.0, 0.0),
-)
+model_params = ModelParams(hidden_units=(32, 16), dense="custom", norm="custom", epsilon=1e-3, epsilon_placement="std")
+groups = {
+    "lower": OptimizerGroup(layers=("dense1", "norm1", "dense2", "norm2"), optimizer="adam", learning_rate=1e-3),
+    "upper": OptimizerGroup(layers=("logits",), optimizer="sgd", learning_rate=1e-1),
+}
 with strategy.scope():
     model = build_model(model_params)
 trainer = Trainer(model, groups, jit_compile=args.jit, strategy=strategy)
