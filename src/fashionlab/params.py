@@ -28,23 +28,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-def _describe(meaning: str, **bounds: Any) -> Any:
-    return Field(description=meaning, **bounds)
-
-
 class DataParams(_Section):
-    dataset: Literal["fashion_mnist", "mnist"] = _describe(
-        "`fashion_mnist`, or `mnist` (same IDX format, download only)"
+    dataset: Literal["fashion_mnist", "mnist"] = Field(
+        description="`fashion_mnist`, or `mnist` (same IDX format, download only)"
     )
-    source: str = _describe(
-        "`auto`: Debian's `/usr/share/datasets/fashion-mnist` when present, else download; `download`; "
+    source: str = Field(
+        description="`auto`: Debian's `/usr/share/datasets/fashion-mnist` when present, else download; `download`; "
         "or a folder with the four `.gz` files",
         min_length=1,
     )
-    cache_dir: str = _describe("where downloaded archives are kept", min_length=1)
-    val_size: int = _describe("validation images, stratified by class", ge=0, le=TRAIN_IMAGES - 1)
-    train_subset: int | None = _describe(
-        "an integer for a seeded, stratified subset of the rest (quick experiments)", default=None, ge=1
+    cache_dir: str = Field(description="where downloaded archives are kept", min_length=1)
+    val_size: int = Field(description="validation images, stratified by class", ge=0, le=TRAIN_IMAGES - 1)
+    train_subset: int | None = Field(
+        description="an integer for a seeded, stratified subset of the rest (quick experiments)", default=None, ge=1
     )
 
     @property
@@ -53,23 +49,26 @@ class DataParams(_Section):
 
 
 class ParityParams(_Section):
-    tolerance: float = _describe('largest |Δ| allowed for float32 cases ("variance" vs Keras, "std" vs float64)', gt=0)
-    half_tolerance: float = _describe(
-        "largest |Δ| allowed for float16 and bfloat16 cases (bfloat16 keeps 8 bits: 0.03 per ulp in [4, 8))", gt=0
+    tolerance: float = Field(
+        description='largest |Δ| allowed for float32 cases ("variance" vs Keras, "std" vs float64)', gt=0
+    )
+    half_tolerance: float = Field(
+        description="largest |Δ| allowed for float16 and bfloat16 cases (bfloat16: 0.03 per ulp in [4, 8))",
+        gt=0,
     )
 
 
 class ModelParams(_Section):
-    hidden_units: tuple[Annotated[int, Field(ge=1)], ...] = _describe(
-        "one `dense{i}` → `norm{i}` → ReLU block each, then `logits`", min_length=1
+    hidden_units: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        description="one `dense{i}` → `norm{i}` → ReLU block each, then `logits`", min_length=1
     )
-    dense: Literal["keras", "custom"] = _describe("our `Dense` (`custom`) or Keras's (`keras`)")
-    norm: Literal["custom", "keras", "none"] = _describe(
-        "our `LayerNormalization` (`custom`), Keras's (`keras`), or `none` to drop the normalisation"
+    dense: Literal["keras", "custom"] = Field(description="our `Dense` (`custom`) or Keras's (`keras`)")
+    norm: Literal["custom", "keras", "none"] = Field(
+        description="our `LayerNormalization` (`custom`), Keras's (`keras`), or `none` to drop the normalisation"
     )
-    epsilon: float = _describe("the normalisation's ε", gt=0)
-    epsilon_placement: Literal["std", "variance"] = _describe(
-        "`std`: `α(x − μ)/(σ + ε) + β`; `variance`: `α(x − μ)/√(σ² + ε) + β`, as Keras"
+    epsilon: float = Field(description="the normalisation's ε", gt=0)
+    epsilon_placement: Literal["std", "variance"] = Field(
+        description="`std`: `α(x − μ)/(σ + ε) + β`; `variance`: `α(x − μ)/√(σ² + ε) + β`, as Keras"
     )
 
     @property
@@ -85,32 +84,40 @@ class ModelParams(_Section):
 
 
 class OptimizerGroup(_Section):
-    layers: tuple[str, ...] = _describe("the layers this group trains (every layer in exactly one group)", min_length=1)
-    optimizer: Literal["adam", "sgd", "rmsprop", "adamw"] = _describe("the group's optimizer")
-    learning_rate: float = _describe("the group's learning rate", gt=0)
-    momentum: float = _describe("SGD and RMSprop only", default=0.0, ge=0, lt=1)
-    weight_decay: float = _describe("AdamW only", default=0.0, ge=0)
+    layers: tuple[str, ...] = Field(
+        description="the layers this group trains (every layer in exactly one group)", min_length=1
+    )
+    optimizer: Literal["adam", "sgd", "rmsprop", "adamw"] = Field(description="the group's optimizer")
+    learning_rate: float = Field(description="the group's learning rate", gt=0)
+    momentum: float = Field(description="SGD and RMSprop only", default=0.0, ge=0, lt=1)
+    weight_decay: float = Field(description="AdamW only", default=0.0, ge=0)
 
 
 class TrainParams(_Section):
-    epochs: int = _describe("passes over the training split", ge=1)
-    batch_size: int = _describe("images per optimisation step (a multiple of the replicas under a strategy)", ge=1)
-    jit_compile: bool = _describe("compile the training step with XLA (measured faster on CPU: README, Performance)")
-    distribute: Literal["none", "mirrored", "multi_worker"] = _describe(
-        "`none`, `mirrored` (every local GPU) or `multi_worker` (the cluster in `TF_CONFIG`)"
+    epochs: int = Field(description="passes over the training split", ge=1)
+    batch_size: int = Field(
+        description="images per optimisation step (a multiple of the replicas under a strategy)", ge=1
     )
-    groups: dict[str, OptimizerGroup] = _describe(
-        "optimizer groups by name, each with its own optimizer and learning rate", min_length=1
+    jit_compile: bool = Field(
+        description="compile the training step with XLA (measured faster on CPU: README, Performance)"
+    )
+    distribute: Literal["none", "mirrored", "multi_worker"] = Field(
+        description="`none`, `mirrored` (every local GPU) or `multi_worker` (the cluster in `TF_CONFIG`)"
+    )
+    groups: dict[str, OptimizerGroup] = Field(
+        description="optimizer groups by name, each with its own optimizer and learning rate", min_length=1
     )
 
 
 class EvaluateParams(_Section):
-    batch_size: int = _describe("test images per forward pass (memory, not results)", ge=1)
+    batch_size: int = Field(description="test images per forward pass (memory, not results)", ge=1)
 
 
 class Params(_Section):
-    seed: int = _describe(
-        "the split, the data order of every epoch, the initial weights and the parity cases", ge=0, le=2**31 - 1
+    seed: int = Field(
+        description="the split, the data order of every epoch, the initial weights and the parity cases",
+        ge=0,
+        le=2**31 - 1,
     )
     data: DataParams
     parity: ParityParams
