@@ -130,6 +130,10 @@ CASES = {
         lambda p: p["train"]["groups"]["upper"].update(momentum=1),
         "params.yaml: train.groups.upper.momentum: expected a number in [0, 1), got 1",
     ),
+    "subset neither an integer nor null": (
+        lambda p: p["data"].update(train_subset="x"),
+        "params.yaml: data.train_subset: expected an integer >= 1 or null, got 'x'",
+    ),
     "missing section": (lambda p: p.pop("evaluate"), "params.yaml: evaluate: missing, expected a mapping"),
     "no optimizer group": (
         lambda p: p["train"].update(groups={}),

@@ -255,7 +255,7 @@ def _field_at(loc: tuple) -> tuple[str, Any, list, type[BaseModel] | None]:
 
 
 def _one_line(error: dict, file: str) -> str:
-    key, annotation, metadata, owner = _field_at(tuple(p for p in error["loc"] if p not in ("int", "none")))
+    key, annotation, metadata, owner = _field_at(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
         return f"{file}: {key}: unknown key, expected one of {', '.join(sorted(owner.model_fields))}"
     what = expected(annotation, metadata)
