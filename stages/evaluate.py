@@ -6,7 +6,8 @@ from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import load_split
 from fashionlab.datasets import DATASETS
 from fashionlab.evaluation import classification_scores, cross_entropy, load_trained_model, predict_logits
-from fashionlab.outputs import write_csv, write_json
+from fashionlab.mistakes import mistake_grids
+from fashionlab.outputs import write_csv, write_directory, write_json
 
 
 def main(args, params):
@@ -17,9 +18,14 @@ def main(args, params):
     predictions = logits.argmax(axis=1)
     scores, per_class = classification_scores(labels, predictions, class_names)
     scores["loss"] = cross_entropy(logits, labels)
-    pairs = zip(labels, predictions, strict=True)
-    write_csv(args.confusion, [{"actual": class_names[a], "predicted": class_names[p]} for a, p in pairs])
+    # One row per test image, in the test file's order: `fashionlab compare` pairs two revisions by `image`.
+    rows = [
+        {"image": i, "actual": class_names[a], "predicted": class_names[p]}
+        for i, (a, p) in enumerate(zip(labels, predictions, strict=True))
+    ]
+    write_csv(args.confusion, rows)
     write_csv(args.per_class, per_class)
+    write_directory(args.mistakes, mistake_grids(images, labels, predictions, class_names))
     write_json(args.metrics, scores)
     accuracy, loss, f1 = scores["accuracy"], scores["loss"], scores["macro_f1"]
     print(f"test accuracy {accuracy:.4f}, loss {loss:.4f}, macro F1 {f1:.4f}")
@@ -32,4 +38,5 @@ if __name__ == "__main__":
     parser.add_argument("--metrics", default="metrics/eval.json")
     parser.add_argument("--confusion", default="metrics/confusion.csv")
     parser.add_argument("--per-class", default="metrics/per_class.csv", help="precision, recall, F1 per class")
+    parser.add_argument("--mistakes", default="metrics/mistakes", help="folder of misclassified images per class")
     run_stage(main, parser)

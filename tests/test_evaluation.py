@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import default_params, run_stage, snapshot, write_params
+from fashionlab.backend import tf
 from fashionlab.data import save_split
+from fashionlab.datasets import FASHION_MNIST
 from fashionlab.evaluation import classification_scores, cross_entropy
+from fashionlab.mistakes import COLUMNS, GAP, ROWS, SCALE, file_name, mistake_grids
 
 NAMES = ("a", "b", "c")
 
@@ -66,6 +69,8 @@ def _evaluate(folder, model):
         str(folder / "out" / "confusion.csv"),
         "--per-class",
         str(folder / "out" / "per_class.csv"),
+        "--mistakes",
+        str(folder / "out" / "mistakes"),
     )
 
 
@@ -79,8 +84,43 @@ def test_stage_writes_scores_and_confusion_pairs(stage_files):
     assert per_class[0] == "class,precision,recall,f1,support" and len(per_class) == 11
     assert per_class[4] == "Dress,0.1,1,0.181818,2"
     lines = (stage_files / "out" / "confusion.csv").read_text().splitlines()
-    assert lines[0] == "actual,predicted" and len(lines) == 21
-    assert lines[1] == "T-shirt/top,Dress"
+    assert lines[0] == "image,actual,predicted" and len(lines) == 21
+    assert lines[1] == "0,T-shirt/top,Dress" and lines[20] == "19,Ankle boot,Dress"
+    pictures = sorted(p.name for p in (stage_files / "out" / "mistakes").iterdir())
+    assert pictures == sorted(file_name(name) for name in FASHION_MNIST.class_names)
+    assert "t-shirt-top.png" in pictures
+
+
+def test_stage_rerun_gives_the_same_bytes(stage_files):
+    assert _evaluate(stage_files, stage_files / "model.keras").returncode == 0
+    first = snapshot(stage_files / "out")
+    assert _evaluate(stage_files, stage_files / "model.keras").returncode == 0
+    assert snapshot(stage_files / "out") == first
+
+
+def test_mistake_grids_show_the_first_misclassified_images_of_each_class_in_test_order():
+    images = np.arange(40 * 28 * 28, dtype=np.int64).reshape(40, 28, 28).astype(np.uint8)
+    labels = np.array([0, 1] * 20)
+    predictions = labels.copy()
+    wrong_zeros = [2, 6, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38]  # 17: one too many to show
+    predictions[wrong_zeros] = 1
+    predictions[[3]] = 0
+    grids = mistake_grids(images, labels, predictions, ("zero", "one"))
+    assert set(grids) == {"zero.png", "one.png"}
+    zero = tf.io.decode_png(grids["zero.png"]).numpy()[..., 0]
+    size, step = 28 * SCALE, 28 * SCALE + GAP
+    assert zero.shape == (ROWS * step + GAP, COLUMNS * step + GAP)
+    for slot, index in enumerate(wrong_zeros[: ROWS * COLUMNS]):
+        top, left = GAP + (slot // COLUMNS) * step, GAP + (slot % COLUMNS) * step
+        assert np.array_equal(zero[top : top + size : SCALE, left : left + size : SCALE], images[index]), slot
+    one = tf.io.decode_png(grids["one.png"]).numpy()[..., 0]
+    assert np.array_equal(one[GAP : GAP + size : SCALE, GAP : GAP + size : SCALE], images[3])
+    assert (one[GAP:, GAP + step :] == 255).all()  # every other slot is empty: white
+
+
+def test_class_file_names_are_portable():
+    names = ("T-shirt/top", "Ankle boot", "Bag")
+    assert [file_name(name) for name in names] == ["t-shirt-top.png", "ankle-boot.png", "bag.png"]
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "truncated"])

@@ -48,6 +48,7 @@ def sh(repo, *args, check=True, **kwargs):
 
 def outputs(repo) -> dict[str, bytes]:
     files = {name: (repo / "metrics" / name).read_bytes() for name in REPRODUCIBLE}
+    files.update({f"mistakes/{p.name}": p.read_bytes() for p in (repo / "metrics" / "mistakes").iterdir()})
     import keras
 
     from fashionlab import layers  # noqa: F401 - registers the custom layers

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -51,6 +52,33 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_directory(path: str | Path, files: dict[str, bytes]) -> None:
+    """Replace the folder `path` by exactly `files`: built beside it, then swapped in by two renames.
+
+    A crash leaves either the old folder or the new one whole, never a mix (or, between the renames, the
+    old one under a temporary name); a file of the old set that the new one lacks does not linger.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    retired = staging.with_suffix(".old")
+    try:
+        os.chmod(staging, 0o777 & ~_umask())
+        for name, data in files.items():
+            write_bytes(staging / name, data)
+        if path.exists():
+            os.replace(path, retired)
+        try:
+            os.replace(staging, path)
+        except OSError:
+            if retired.exists():
+                os.replace(retired, path)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_json(path: str | Path, payload: object) -> None:
