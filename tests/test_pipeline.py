@@ -147,13 +147,24 @@ def test_interrupted_training_resumes_to_the_same_bytes(repo, first_run, sig):
     assert outputs(repo) == first_run
 
 
-def test_param_change_shows_in_metrics_diff(repo, first_run):
+@pytest.fixture(scope="module")
+def two_epochs(repo, first_run):
+    """A second commit: the first run's parameters but `train.epochs` 2."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["epochs"] = 2
     write_params(repo / "params.yaml", params)
     sh(repo, "dvc", "repro")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "two epochs")
+
+
+@pytest.fixture(scope="module")
+def fast_upper(repo, two_epochs):
+    """A DVC experiment on top of `two_epochs`, applied to the workspace."""
+    sh(repo, "dvc", "exp", "run", "-n", "fast-upper", "-S", "train.groups.upper.learning_rate=0.05")
+
+
+def test_param_change_shows_in_metrics_diff(repo, two_epochs):
     diff = json.loads(sh(repo, "dvc", "metrics", "diff", "HEAD~1", "--json").stdout)
     assert diff["metrics/train.json"]["final.epoch"] == {"old": 3, "new": 2, "diff": -1}
     assert "accuracy" in diff["metrics/eval.json"]
@@ -161,8 +172,7 @@ def test_param_change_shows_in_metrics_diff(repo, first_run):
     assert params_diff["params.yaml"]["train.epochs"] == {"old": 3, "new": 2, "diff": -1}
 
 
-def test_experiment_run_and_show(repo, first_run):
-    sh(repo, "dvc", "exp", "run", "-n", "fast-upper", "-S", "train.groups.upper.learning_rate=0.05")
+def test_experiment_run_and_show(repo, fast_upper):
     shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
     experiments = [
         exp
@@ -178,6 +188,36 @@ def test_experiment_run_and_show(repo, first_run):
     assert 0.0 < accuracy <= 1.0
 
 
+def fashionlab(repo, *args):
+    return sh(repo, str(BIN / "fashionlab"), *args).stdout
+
+
+def test_compare_two_commits_and_an_experiment(repo, two_epochs, fast_upper):
+    """Two tiny runs that differ in `train.epochs`, then an experiment: no retraining, the workspace untouched."""
+    before = snapshot(repo / "metrics")
+    result = json.loads(fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "json"))
+    eval_a, eval_b = (
+        json.loads(sh(repo, "git", "show", f"{rev}:metrics/eval.json").stdout) for rev in ("HEAD~1", "HEAD")
+    )
+    assert (result["a"]["accuracy"], result["b"]["accuracy"]) == (eval_a["accuracy"], eval_b["accuracy"])
+    assert result["test_images"] == 10_000 and 0 <= result["mcnemar_p"] <= 1
+    assert result["difference"] == pytest.approx(result["b"]["accuracy"] - result["a"]["accuracy"])
+    low, high = result["interval"]["low"], result["interval"]["high"]
+    assert low <= result["difference"] <= high
+    text = fashionlab(repo, "compare", "HEAD~1", "HEAD")
+    assert f"B - A: {result['difference']:+.4f}, 95% paired-bootstrap interval [{low:+.4f}, {high:+.4f}]" in text
+    assert f"B fixed {result['fixed']} that A got wrong and broke {result['broken']} that A got right" in text
+    markdown = fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "markdown")
+    assert f"| test accuracy | {eval_a['accuracy']:.4f} | {eval_b['accuracy']:.4f} |" in markdown
+    experiment = json.loads(fashionlab(repo, "compare", "HEAD", "fast-upper", "--format", "json"))
+    workspace = json.loads(fashionlab(repo, "compare", "--format", "json"))  # the experiment is applied there
+    assert experiment["b"]["revision"] == "fast-upper" and experiment["b"]["commit"] != experiment["a"]["commit"]
+    assert {key: value for key, value in experiment.items() if key != "b"} == {
+        key: value for key, value in workspace.items() if key != "b"
+    }
+    assert snapshot(repo / "metrics") == before
+
+
 def test_plots_show_writes_html(repo, first_run):
     out = sh(repo, "dvc", "plots", "show", "-o", "plots_html")
     html = (repo / "plots_html" / "index.html").read_text()
@@ -187,9 +227,9 @@ def test_plots_show_writes_html(repo, first_run):
     assert "vega" in html
 
 
-def test_queued_sweep_runs_two_experiments_in_parallel(repo, first_run):
+def test_queued_seed_sweep_runs_in_parallel_and_groups_as_replicates(repo, fast_upper):
     sh(repo, "git", "checkout", "--", ".")
-    sh(repo, "dvc", "exp", "run", "--queue", "-S", "train.groups.upper.learning_rate=0.02,0.03")
+    sh(repo, "dvc", "exp", "run", "--queue", "-S", "seed=1,2")
     sh(repo, "dvc", "queue", "start", "-j", "2")
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -199,15 +239,23 @@ def test_queued_sweep_runs_two_experiments_in_parallel(repo, first_run):
         time.sleep(2)
     assert "Failed" not in status, status + sh(repo, "dvc", "queue", "logs", "--follow", check=False).stdout
     shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
-    rates = {}
-    for commit in shown:
-        for group in commit.get("experiments") or []:
-            for exp in group.get("revs", []):
-                data = exp.get("data") or {}
-                rate = data["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"]
-                rates[rate] = data["metrics"]["metrics/eval.json"]["data"]["accuracy"]
-    assert {0.02, 0.03} <= set(rates)
-    assert all(0.0 < rates[rate] <= 1.0 for rate in (0.02, 0.03))
+    accuracy = {}
+    for commit in shown[1:]:  # after the workspace
+        for exp in [commit, *(exp for group in commit.get("experiments") or [] for exp in group["revs"])]:
+            data = exp["data"]
+            rate = data["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"]
+            seed = data["params"]["params.yaml"]["data"]["seed"]
+            accuracy[seed, rate] = data["metrics"]["metrics/eval.json"]["data"]["accuracy"]
+    assert set(accuracy) == {(42, 0.01), (1, 0.01), (2, 0.01), (42, 0.05)}
+    summary = json.loads(fashionlab(repo, "replicates", "--format", "json"))
+    default, fast = sorted(summary["groups"], key=lambda group: group["configuration"])
+    assert default["configuration"] == "train.groups.upper.learning_rate=0.01"
+    assert [(run["seed"], run["accuracy"]) for run in default["runs"]] == [
+        (seed, accuracy[seed, 0.01]) for seed in (1, 2, 42)
+    ]
+    assert default["accuracy"]["mean"] == pytest.approx(sum(accuracy[seed, 0.01] for seed in (1, 2, 42)) / 3)
+    assert [(run["name"], run["seed"]) for run in fast["runs"]] == [("fast-upper", 42)]
+    assert fast["accuracy"]["sd"] is None and summary["skipped"] == 0
 
 
 def test_remote_push_then_fresh_clone_pull_has_nothing_to_reproduce(repo, first_run, tmp_path):

@@ -23,3 +23,9 @@ class TrainingError(FashionlabError):
 
 class ParityError(FashionlabError):
     """A custom layer no longer computes what it should."""
+
+
+class RevisionError(FashionlabError):
+    """A revision named on the command line is unknown, or its recorded results cannot be compared."""
+
+    exit_code = 2

@@ -1,0 +1,227 @@
+"""`fashionlab compare`: the paired statistics against hand-computed values, and the command on real git
+revisions made of hand-written predictions (the end-to-end run on trained models is in test_pipeline.py)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fashionlab.comparison import compare
+from fashionlab.datasets import FASHION_MNIST
+from fashionlab.predictions import Predictions
+from fashionlab.significance import mcnemar_exact_p, paired_bootstrap_interval
+
+COMMAND = Path(sys.executable).parent / "fashionlab"
+NAMES = FASHION_MNIST.class_names
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def test_mcnemar_exact_p_matches_the_two_sided_binomial_by_hand():
+    # n = 12 discordant images, 2 of one kind: 2 · (C(12,0) + C(12,1) + C(12,2)) / 2^12 = 2 · 79 / 4096
+    assert mcnemar_exact_p(10, 2) == pytest.approx(2 * 79 / 4096) and round(mcnemar_exact_p(10, 2), 4) == 0.0386
+    assert mcnemar_exact_p(2, 10) == mcnemar_exact_p(10, 2)
+    assert mcnemar_exact_p(7, 7) == 1.0 and mcnemar_exact_p(0, 0) == 1.0
+    assert mcnemar_exact_p(0, 5) == pytest.approx(2 / 32)
+    assert 0.0 < mcnemar_exact_p(2400, 2600) < 0.01  # thousands of images: no overflow, no lost precision
+
+
+def test_paired_bootstrap_interval_is_seeded_and_holds_the_observed_difference():
+    first = paired_bootstrap_interval(173, 312, 10_000)
+    assert first == paired_bootstrap_interval(173, 312, 10_000)
+    low, high = first
+    assert low < (173 - 312) / 10_000 < high < 0
+    assert paired_bootstrap_interval(173, 312, 10_000, seed=1) != first
+    assert paired_bootstrap_interval(0, 0, 10_000) == (0.0, 0.0)
+
+
+def test_paired_bootstrap_interval_has_the_normal_width():
+    # Var of the per-image difference is (f + b)/n − ((f − b)/n)²; the 95% half-width is about 1.96 sd/√n.
+    fixed, broken, n = 300, 200, 10_000
+    sd = np.sqrt((fixed + broken) / n - ((fixed - broken) / n) ** 2) / np.sqrt(n)
+    low, high = paired_bootstrap_interval(fixed, broken, n, resamples=20_000)
+    assert (high - low) / 2 == pytest.approx(1.96 * sd, rel=0.05)
+
+
+def predictions(revision, actual, predicted):
+    return Predictions(revision, None, NAMES, {}, np.asarray(actual), np.asarray(predicted))
+
+
+def test_a_revision_compared_with_itself_shows_no_difference():
+    actual = np.arange(100) % 10
+    run = predictions("HEAD", actual, (actual + (np.arange(100) % 3 == 0)) % 10)
+    result = compare(run, run)
+    assert result["difference"] == 0 and result["mcnemar_p"] == 1.0
+    assert result["verdict"] == "no detectable difference"
+    assert (result["interval"]["low"], result["interval"]["high"]) == (0.0, 0.0)
+
+
+def test_ten_fixed_and_two_broken_is_a_detectable_improvement():
+    actual = np.arange(100) % 10
+    a_pred, b_pred = actual.copy(), actual.copy()
+    a_pred[:10] = (actual[:10] + 1) % 10  # A wrong on images 0-9 (one per class), B right: fixed 10
+    b_pred[[10, 21]] = 5  # B wrong on two images of classes 0 and 1 that A gets right: broken 2
+    result = compare(predictions("A", actual, a_pred), predictions("B", actual, b_pred))
+    assert (result["fixed"], result["broken"]) == (10, 2)
+    assert result["difference"] == pytest.approx(0.08)
+    assert round(result["mcnemar_p"], 4) == 0.0386 and result["verdict"] == "B better"
+    assert result["recall"][0] == {"class": "T-shirt/top", "a": 0.9, "b": 0.9, "change": 0.0}
+    assert result["recall"][2] == {"class": "Pullover", "a": 0.9, "b": 1.0, "change": pytest.approx(0.1)}
+    swapped = compare(predictions("B", actual, b_pred), predictions("A", actual, a_pred))
+    assert swapped["verdict"] == "B worse" and swapped["difference"] == pytest.approx(-0.08)
+
+
+# --- the command on a git repository of hand-written results ----------------------------------------------
+
+ACTUAL = np.arange(20) % 10
+TEST_HASHES = {FASHION_MNIST.test_images.name: "1" * 64, FASHION_MNIST.test_labels.name: "2" * 64}
+
+
+def sh(repo, *args):
+    return subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True, check=True)
+
+
+def fashionlab(repo, *args):
+    return subprocess.run([str(COMMAND), *args], cwd=repo, env=ENV, capture_output=True, text=True)
+
+
+def write_run(repo, predicted, hashes=TEST_HASHES, confusion=None):
+    record = {"dataset": "fashion_mnist", "class_counts": {"test": dict.fromkeys(NAMES, 2)}, "input_sha256": hashes}
+    (repo / "metrics").mkdir(exist_ok=True)
+    (repo / "metrics" / "dataset.json").write_text(json.dumps(record))
+    rows = [f"{i},{NAMES[a]},{NAMES[p]}" for i, (a, p) in enumerate(zip(ACTUAL, predicted, strict=True))]
+    (repo / "metrics" / "confusion.csv").write_text(confusion or "image,actual,predicted\n" + "\n".join(rows) + "\n")
+
+
+def commit_run(repo, message, predicted, **kwargs):
+    write_run(repo, predicted, **kwargs)
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", message)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    sh(tmp_path, "git", "init", "-q", "-b", "main")
+    sh(tmp_path, sys.executable, "-m", "dvc", "init", "-q")
+    commit_run(tmp_path, "A", np.where(np.arange(20) < 6, (ACTUAL + 1) % 10, ACTUAL))  # wrong on images 0-5
+    commit_run(tmp_path, "B", np.where(np.arange(20) == 19, 0, ACTUAL))  # fixes 0-5, breaks image 19
+    return tmp_path
+
+
+def test_compare_two_commits_in_every_format(repo):
+    text = fashionlab(repo, "compare", "HEAD~1", "HEAD")
+    assert text.returncode == 0, text.stderr
+    commit = sh(repo, "git", "rev-parse", "HEAD").stdout.strip()
+    assert f"B  HEAD ({commit[:7]}): test accuracy 0.9500" in text.stdout
+    assert "A  HEAD~1 (" in text.stdout and "test accuracy 0.7000" in text.stdout
+    assert "B fixed 6 that A got wrong and broke 1 that A got right: McNemar exact p = 0.125" in text.stdout
+    verdict = "\nverdict: no detectable difference at 95% (McNemar p = 0.125)\n(noise from the test images only"
+    assert verdict in text.stdout
+    markdown = fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "markdown").stdout
+    assert markdown.startswith("| | A: `HEAD~1 (") and f"| B: `HEAD ({commit[:7]})` | B − A |" in markdown
+    assert "| test accuracy | 0.7000 | 0.9500 | +0.2500 (95% CI" in markdown
+    result = json.loads(fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "json").stdout)
+    assert result["b"]["commit"] == commit and (result["fixed"], result["broken"]) == (6, 1)
+    assert result["mcnemar_p"] == pytest.approx(16 / 128)
+    assert result == json.loads(fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "json").stdout)
+
+
+def test_compare_defaults_to_head_against_the_workspace_without_touching_it(repo):
+    write_run(repo, ACTUAL)  # the workspace: every image right
+    before = {p: p.read_bytes() for p in (repo / "metrics").iterdir()}
+    result = json.loads(fashionlab(repo, "compare", "--format", "json").stdout)
+    assert result["a"]["revision"] == "HEAD" and result["b"] == {"revision": "workspace", "commit": None, "accuracy": 1}
+    assert (result["fixed"], result["broken"]) == (1, 0)
+    assert {p: p.read_bytes() for p in (repo / "metrics").iterdir()} == before
+
+
+def expect_one_line(result, message):
+    assert result.returncode == 2
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == f"fashionlab compare: error: {message}\n"
+
+
+def test_unknown_revision(repo):
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD", "no-such-branch"),
+        "no-such-branch: unknown revision (expected a commit, branch, tag or DVC experiment name)",
+    )
+
+
+def test_revision_older_than_per_image_predictions(repo):
+    old = "actual,predicted\n" + "".join(f"{NAMES[a]},{NAMES[a]}\n" for a in ACTUAL)
+    commit_run(repo, "old format", ACTUAL, confusion=old)
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD~1", "HEAD"),
+        "HEAD: metrics/confusion.csv: no image column (made before per-image predictions were recorded)",
+    )
+    (repo / "metrics" / "confusion.csv").unlink()
+    sh(repo, "git", "commit", "-qam", "no predictions")
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD~2", "HEAD"),
+        "HEAD: metrics/confusion.csv: not in this revision (made before per-image predictions were recorded? "
+        "reproduce it with `dvc repro`)",
+    )
+
+
+def test_revisions_scored_on_different_test_sets(repo):
+    other = {**TEST_HASHES, FASHION_MNIST.test_images.name: "3" * 64}
+    commit_run(repo, "other test images", ACTUAL, hashes=other)
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD~1", "HEAD"),
+        "HEAD~1 and HEAD scored different test sets: metrics/dataset.json input_sha256 of t10k-images-idx3-ubyte.gz "
+        "is 111111111111 in HEAD~1 and 333333333333 in HEAD",
+    )
+
+
+@pytest.mark.parametrize(
+    ("confusion", "problem"),
+    [
+        ("image,actual,predicted\n0,T-shirt/top,Dress\n", "expected 20 rows (one per test image), got 1"),
+        (
+            "image,actual,predicted\n0,T-shirt/top,Dress\n2,Trouser,Trouser\n",
+            "line 3: expected image 1 with two of the 10 class names (and 20 rows in all), got '2,Trouser,Trouser'",
+        ),
+        (
+            "image,actual,predicted\n0,T-shirt/top,Jumper\n",
+            "line 2: expected image 0 with two of the 10 class names (and 20 rows in all), got '0,T-shirt/top,Jumper'",
+        ),
+        ('image,actual,predicted\n0,"T-shirt/top"x,Dress\n', "not a CSV file: ',' expected after '\"'"),
+        ("PK\x03\x04 a zip", "expected the columns image,actual,predicted, got PK\x03\x04 a zip"),
+    ],
+    ids=["truncated", "out of order", "unknown class", "bad quoting", "not CSV"],
+)
+def test_damaged_predictions_file(repo, confusion, problem):
+    commit_run(repo, "damaged", ACTUAL, confusion=confusion)
+    expect_one_line(fashionlab(repo, "compare", "HEAD~1", "HEAD"), f"HEAD: metrics/confusion.csv: {problem}")
+
+
+def test_true_classes_that_disagree_under_the_same_test_hashes(repo):
+    rows = "".join(f"{i},{NAMES[(a + (i == 4)) % 10]},{NAMES[a]}\n" for i, a in enumerate(ACTUAL))
+    write_run(repo, ACTUAL, confusion="image,actual,predicted\n" + rows)
+    expect_one_line(
+        fashionlab(repo, "compare"),
+        "workspace: metrics/confusion.csv: the true class of image 4 differs from HEAD's although the test "
+        "inputs are the same (edited by hand?)",
+    )
+
+
+def test_outside_a_dvc_project(tmp_path):
+    result = fashionlab(tmp_path, "compare")
+    assert result.returncode == 2 and "not inside a DVC project" in result.stderr
+
+
+def test_the_command_does_not_import_tensorflow():
+    """It reads CSV and JSON: no reason to pay TensorFlow's start-up (seconds) or print its notices."""
+    code = "import sys, fashionlab.commands; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
