@@ -1,13 +1,24 @@
 # The two commands in the README: `make repro` and `make test`. Each installs only what is missing.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Newest first: with no PYTHON=…, the newest of these that runs is used (a pyenv shim of a Python that is not
+# selected exists on PATH but does not run, so it is skipped).
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+FOUND_PYTHONS := $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c '' >/dev/null 2>&1 && echo python$(v)))
+PYTHON ?= $(firstword $(FOUND_PYTHONS))
+PYTHON_VERSION := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
+# TensorFlow's build: cpu, or gpu for the CUDA build on Linux (`make TF=gpu repro`). Both are in uv.lock.
+TF ?= cpu
+UV_VERSION := 0.13.9
 VENV := .venv
-STAMP := $(VENV)/.installed
+# One stamp per interpreter version and build: naming another rebuilds what differs.
+STAMP := $(VENV)/.installed-$(PYTHON_VERSION)-$(TF)
 DEBIAN_DATASET := /usr/share/datasets/fashion-mnist
 # DVC stages call `python`; make them use the project's environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# uv installs into the interpreter PYTHON names; it never downloads one.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: repro test lint bench dataset install lock clean params-docs
+.PHONY: repro test lint bench dataset install lock clean params-docs pythons
 
 repro: $(STAMP) dataset
 	dvc repro
@@ -25,13 +36,30 @@ bench: $(STAMP) dataset
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-		|| { echo "fashionlab needs Python 3.11 (set PYTHON=/path/to/python3.11)"; exit 1; }
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip==26.3
-	$(VENV)/bin/python -m pip install --quiet -c requirements.lock -e '.[dev]'
-	touch $@
+# What `make` checks before installing: a supported Python and platform. A problem stops make with one line.
+PYTHON_CHECK := import platform, sys; \
+	found = "%d.%d" % sys.version_info[:2]; \
+	machine = (sys.platform, platform.machine()); \
+	print(f"fashionlab needs Python 3.11, 3.12 or 3.13; {sys.executable} is {found} (name another: PYTHON=/path/to/python3.13 make …)" \
+	if found not in ("3.11", "3.12", "3.13") else \
+	f"fashionlab installs on Linux x86-64 and macOS on Apple silicon, where TensorFlow 2.21 has wheels; this is {platform.system()} {platform.machine()}" \
+	if machine not in (("linux", "x86_64"), ("darwin", "arm64")) else "")
+NO_PYTHON := fashionlab needs Python 3.11, 3.12 or 3.13, and none of python3.13, python3.12, python3.11 runs here: install one, or name it: PYTHON=/path/to/python3.12 make …
+PYTHON_FAILS = PYTHON=$(PYTHON) does not run; name a Python 3.11, 3.12 or 3.13: PYTHON=/path/to/python3.12 make …
+SETUP_PROBLEM = $(if $(PYTHON),$(if $(PYTHON_VERSION),$(shell $(PYTHON) -c '$(PYTHON_CHECK)'),$(PYTHON_FAILS)),$(NO_PYTHON))
+
+$(STAMP): pyproject.toml uv.lock
+	$(if $(SETUP_PROBLEM),$(error $(SETUP_PROBLEM)))
+	@if [ -x $(VENV)/bin/python ] && [ "$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_VERSION)" ]; then \
+		echo "$(VENV) has another Python than $(PYTHON) ($(PYTHON_VERSION)): rebuilding it"; rm -rf $(VENV); fi
+	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(VENV)/bin/uv sync --quiet --locked --extra $(TF)
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# The supported interpreters that run here, newest first (CI runs the suite on one and the README on another).
+pythons:
+	@echo $(FOUND_PYTHONS)
 
 # Debian's dataset-fashion-mnist package is the default data source; elsewhere `prepare` downloads it.
 dataset:
@@ -46,10 +74,9 @@ dataset:
 params-docs: $(STAMP)
 	python -m fashionlab.params
 
-# Regenerate the full transitive pins after changing pyproject.toml.
+# Re-resolve uv.lock after changing pyproject.toml: every supported Python and platform at once.
 lock: $(STAMP)
-	{ echo '# Full transitive pins, used as pip constraints by the Makefile (regenerate: make lock).'; \
-	  $(VENV)/bin/python -m pip freeze --exclude-editable; } > requirements.lock
+	$(VENV)/bin/uv lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
