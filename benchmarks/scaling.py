@@ -22,7 +22,8 @@ if {replicas} > 1:
 from fashionlab.data import load_split
 from fashionlab.model import build_model
 from fashionlab.params import load_params
-from fashionlab.training import Position, Trainer, fit, seed_everything
+from fashionlab.trainer import Trainer
+from fashionlab.training import Position, fit, seed_everything
 params = load_params("params.yaml")
 strategy = (tf.distribute.MirroredStrategy([f"/cpu:{{i}}" for i in range({replicas})]) if {replicas} > 1
             else tf.distribute.get_strategy())
@@ -30,7 +31,7 @@ seed_everything(params.seed)
 train, val = load_split("data/prepared/train.npz"), load_split("data/prepared/val.npz")
 with strategy.scope():
     model = build_model(params.model)
-trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy)
+trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy, params.train.steps_per_call)
 history, times = [], []
 for epoch in range({epochs}):
     start = time.perf_counter()

@@ -1,9 +1,13 @@
-"""Seconds per epoch of our training loop beside `model.fit` and the original notebook's loop.
+"""Seconds per epoch of our training loop beside `model.fit`, at its best and as our guarantees need it,
+and the original notebook's loop.
 
-The three run alternately, one epoch each in turn, in one process, so that a change in the machine's
-load hits all of them alike. The first epoch of each is excluded (it traces the step); the median of the
-rest is reported, with the float32 matmul rate of this machine, measured in the same run, as the
-compute limit. Usage: `make bench` (or `python benchmarks/train_speed.py --rounds 6`).
+Each variant runs in a process of its own, an epoch each time this script asks, and the variants take
+turns, so that a change in the machine's load hits all of them alike and none shares its process, or
+TensorFlow's thread pools, with another. `model.fit` at its best (XLA on, `steps_per_execution`) runs
+without op determinism, because Keras turns XLA off while it is on; every other variant runs with it, as
+the pipeline does. The first epoch of each is excluded (it traces and compiles); the median of the rest is
+reported, against the compute limit of this machine measured in the same run. Usage: `make bench` (or
+`python benchmarks/train_speed.py --rounds 6`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import itertools
 import math
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,39 +32,70 @@ from fashionlab.model import build_model
 from fashionlab.outputs import write_json
 from fashionlab.params import load_params
 from fashionlab.progress import TrainingDisplay
-from fashionlab.training import Position, Trainer, epoch_order, fit, seed_everything
+from fashionlab.trainer import Trainer
+from fashionlab.training import Position, epoch_order, fit, seed_everything
+
+FIT_STEPS_PER_EXECUTION = 128  # the best of 8, 32 and 128 (benchmarks/sweeps.py; README, Performance)
 
 
 def matmul_gflops(repeats: int = 200) -> float:
-    """float32 NumPy matmul of the first layer's shape, batch 128: 128×784 by 784×512."""
+    """The best float32 rate of the first layer's product (batch 128: 128×784 by 784×512) on this machine:
+    NumPy one product per call, or XLA with 50 per call (no per-call overhead, as inside our loop)."""
     rng = np.random.default_rng(0)
     a = rng.normal(size=(128, 784)).astype(np.float32)
     b = rng.normal(size=(784, 512)).astype(np.float32)
+    product = 2 * 128 * 784 * 512
     for _ in range(20):
         a @ b
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
-    return 2 * 128 * 784 * 512 * repeats / (time.perf_counter() - start) / 1e9
+    numpy_rate = product * repeats / (time.perf_counter() - start)
+
+    @tf.function(jit_compile=True)
+    def fifty(a, b):
+        total = tf.zeros([])
+        for i in tf.range(50):  # a loop, so XLA cannot merge the products; `+ i` keeps each one distinct
+            total += tf.reduce_sum(tf.matmul(a + tf.cast(i, tf.float32), b))
+        return total
+
+    a, b = tf.constant(a), tf.constant(b)
+    fifty(a, b).numpy()
+    start = time.perf_counter()
+    for _ in range(repeats // 50):
+        fifty(a, b).numpy()
+    xla_rate = product * 50 * (repeats // 50) / (time.perf_counter() - start)
+    return max(numpy_rate, xla_rate) / 1e9
 
 
 def training_flops(hidden: tuple[int, ...], train_size: int, val_size: int) -> float:
-    """Matmul FLOPs of one epoch: forward and two backward products per training sample, forward for val."""
+    """Matmul FLOPs of one epoch. Per training sample: the forward products, one product per layer for its
+    weights' gradient, and one per layer but the first for its input's gradient (nothing needs the image's);
+    per validation sample, the forward products."""
     sizes = (784, *hidden, 10)
-    forward = sum(2 * a * b for a, b in itertools.pairwise(sizes))
-    return 3 * forward * train_size + forward * val_size
+    products = [2 * a * b for a, b in itertools.pairwise(sizes)]
+    forward = sum(products)
+    return (2 * forward + sum(products[1:])) * train_size + forward * val_size
 
 
 class Ours:
+    """Our loop as `params.yaml` configures it: several steps per call, batches gathered in the graph."""
+
     name = "ours"
     jit_compile = True
 
     def __init__(self, params, train, val):
         self.params, self.train, self.val = params, train, val
-        self.trainer = Trainer(build_model(params.model), params.train.groups, self.jit_compile)
+        self.trainer = Trainer(
+            build_model(params.model), params.train.groups, self.jit_compile, steps_per_call=self.steps_per_call
+        )
         # The display stays on, redrawn every iteration, into /dev/null: its cost counts, a terminal's does not.
         self.display = TrainingDisplay(10**6, live=True, stream=open(os.devnull, "w"))  # noqa: SIM115
         self.history, self.epoch = [], 0
+
+    @property
+    def steps_per_call(self) -> int:
+        return self.params.train.steps_per_call
 
     def run_epoch(self):
         fit(
@@ -75,6 +113,13 @@ class Ours:
         self.epoch += 1
 
 
+class OursOneStep(Ours):
+    """One step per call, each batch fed from the host: `train.steps_per_call: 1`, the loop before it."""
+
+    name = "ours-1step"
+    steps_per_call = 1
+
+
 class OursWithoutXLA(Ours):
     """The same loop with `train.jit_compile: false`: what XLA is worth."""
 
@@ -82,31 +127,54 @@ class OursWithoutXLA(Ours):
     jit_compile = False
 
 
-class KerasFit:
-    """Keras's own loop with its defaults. It cannot use XLA here: Keras turns `jit_compile` off whenever
-    TensorFlow's op determinism is enabled (`keras.src.trainers.trainer.model_supports_jit`)."""
+def compiled_fit_model(params, jit_compile, steps_per_execution=1) -> keras.Model:
+    model = build_model(params.model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    return model
 
-    name = "model.fit"
+
+def fit_epoch(model, params, train, val):
+    model.fit(
+        *train,
+        batch_size=params.train.batch_size,
+        epochs=1,
+        validation_data=val,
+        validation_batch_size=1000,
+        shuffle=True,
+        verbose=0,
+    )
+
+
+class KerasFit:
+    """Keras's own loop under our guarantees: with op determinism on, Keras turns `jit_compile` off
+    (`keras.src.trainers.trainer.model_supports_jit`), so this is `model.fit` without XLA."""
+
+    name = "fit-determinism"
 
     def __init__(self, params, train, val):
-        self.model = build_model(params.model)
-        self.model.compile(
-            optimizer=keras.optimizers.Adam(1e-4),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        self.batch_size, self.train, self.val = params.train.batch_size, train, val
+        self.model = compiled_fit_model(params, jit_compile=False)
+        self.params, self.train, self.val = params, train, val
 
     def run_epoch(self):
-        self.model.fit(
-            *self.train,
-            batch_size=self.batch_size,
-            epochs=1,
-            validation_data=self.val,
-            validation_batch_size=1000,
-            shuffle=True,
-            verbose=0,
-        )
+        fit_epoch(self.model, self.params, self.train, self.val)
+
+
+class KerasFitAtItsBest(KerasFit):
+    """`model.fit` as a user after speed alone would run it: XLA on, `steps_per_execution`, and no op
+    determinism (its worker skips it), since Keras turns XLA off under it."""
+
+    name = "fit-best"
+    determinism = False
+
+    def __init__(self, params, train, val):
+        self.model = compiled_fit_model(params, jit_compile=True, steps_per_execution=FIT_STEPS_PER_EXECUTION)
+        self.params, self.train, self.val = params, train, val
 
 
 class OriginalLoop:
@@ -161,27 +229,79 @@ class OriginalLoop:
         self.epoch += 1
 
 
+VARIANTS = {cls.name: cls for cls in (Ours, KerasFitAtItsBest, OursOneStep, OursWithoutXLA, KerasFit, OriginalLoop)}
+
+
+def worker(args):
+    """One variant's process: seeded, determinism on unless the variant says otherwise; runs an epoch per
+    line read, answering each with a line."""
+    variant = VARIANTS[args.worker]
+    params = load_params(args.params)
+    if getattr(variant, "determinism", True):
+        seed_everything(params.seed)
+    else:
+        keras.utils.set_random_seed(params.seed)
+    run = variant(params, load_split(Path(args.data) / "train.npz"), load_split(Path(args.data) / "val.npz"))
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        run.run_epoch()
+        print("done", flush=True)
+
+
+class Worker:
+    """This script with `--worker NAME`. Its stderr (TensorFlow's notices, among them a harmless tf.data one
+    from `model.fit`) is shown only if it fails."""
+
+    def __init__(self, name, args):
+        self.name = name
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        command = [sys.executable, __file__, "--worker", name, "--params", args.params, "--data", args.data]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        self.expect("ready")
+
+    def expect(self, answer):
+        if self.process.stdout.readline().strip() != answer:
+            self.log.seek(0)
+            raise SystemExit(f"the {self.name} worker stopped (exit status {self.process.wait()}):\n{self.log.read()}")
+
+    def run_epoch(self):
+        self.process.stdin.write("epoch\n")
+        self.process.stdin.flush()
+        self.expect("done")
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+        self.log.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/prepared")
     parser.add_argument("--rounds", type=int, default=5, help="epochs per variant, the first excluded")
     parser.add_argument("--out", default="benchmarks/results.json")
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
 
     params = load_params(args.params)
-    seed_everything(params.seed)
-    train = load_split(Path(args.data) / "train.npz")
-    val = load_split(Path(args.data) / "val.npz")
+    train, val = load_split(Path(args.data) / "train.npz"), load_split(Path(args.data) / "val.npz")
     gflops_before = matmul_gflops()
-    variants = [cls(params, train, val) for cls in (Ours, OursWithoutXLA, KerasFit, OriginalLoop)]
-    seconds = {v.name: [] for v in variants}
+    workers = [Worker(name, args) for name in VARIANTS]
+    seconds = {w.name: [] for w in workers}
     for round_ in range(args.rounds):
-        for variant in variants:
+        for w in workers:
             start = time.perf_counter()
-            variant.run_epoch()
-            seconds[variant.name].append(time.perf_counter() - start)
-            print(f"round {round_ + 1}/{args.rounds} {variant.name:>10}: {seconds[variant.name][-1]:.2f} s", flush=True)
+            w.run_epoch()
+            seconds[w.name].append(time.perf_counter() - start)
+            print(f"round {round_ + 1}/{args.rounds} {w.name:>15}: {seconds[w.name][-1]:.2f} s", flush=True)
+    for w in workers:
+        w.close()
 
     gflops = max(gflops_before, matmul_gflops())  # the machine's best: load only ever lowers it
     flops = training_flops(params.model.hidden_units, len(train[1]), len(val[1]))
@@ -191,11 +311,12 @@ def main():
         "machine": {**describe_machine(), "tensorflow": tf.__version__, "keras": keras.__version__},
         "train_samples": len(train[1]),
         "batch_size": params.train.batch_size,
+        "steps_per_call": params.train.steps_per_call,
+        "fit_steps_per_execution": FIT_STEPS_PER_EXECUTION,
         "seconds_per_epoch": {name: [round(t, 3) for t in times] for name, times in seconds.items()},
         "median_steady_seconds": {name: round(m, 3) for name, m in median.items()},
         "samples_per_second": {name: round(len(train[1]) / m) for name, m in median.items()},
-        "speedup_vs_fit": round(median["model.fit"] / median["ours"], 3),
-        "speedup_vs_original": round(median["original"] / median["ours"], 3),
+        "speedup": {name: round(m / median["ours"], 3) for name, m in median.items() if name != "ours"},
         "matmul_gflops": round(gflops, 1),
         "epoch_tflop": round(flops / 1e12, 4),
         "compute_limit_seconds": round(limit, 3),
@@ -203,10 +324,10 @@ def main():
     }
     write_json(args.out, results)
     print()
-    print(f"{'variant':>10} | median s/epoch | samples/s | ours is faster by")
+    print(f"{'variant':>15} | median s/epoch | samples/s | ours is faster by")
     for name in median:
         ratio = median[name] / median["ours"]
-        print(f"{name:>10} | {median[name]:14.3f} | {results['samples_per_second'][name]:9d} | {ratio:.2f}x")
+        print(f"{name:>15} | {median[name]:14.3f} | {results['samples_per_second'][name]:9d} | {ratio:.2f}x")
     print(
         f"float32 matmul: {gflops:.0f} GFLOP/s; one epoch is {flops / 1e12:.3f} TFLOP, so the compute limit is "
         f"{limit:.2f} s/epoch and ours runs at {results['ours_over_compute_limit']}x that"

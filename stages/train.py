@@ -11,7 +11,8 @@ from fashionlab.model import build_model
 from fashionlab.outputs import atomic_path, write_csv, write_json
 from fashionlab.progress import TrainingDisplay
 from fashionlab.resumable import train_resumable
-from fashionlab.training import Trainer, seed_everything, summarize
+from fashionlab.trainer import Trainer
+from fashionlab.training import seed_everything, summarize
 
 
 def main(args, params):
@@ -21,7 +22,7 @@ def main(args, params):
     val = load_split(split_path(args.data, "val"))
     with strategy.scope():
         model = build_model(params.model)
-    trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy)
+    trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy, params.train.steps_per_call)
     chief = is_chief(strategy)
     display = TrainingDisplay(params.train.epochs, live=None if chief else False)
     result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display, chief)

@@ -37,9 +37,14 @@ CASES = {
     ),
     "unknown key": (
         lambda p: p["train"].update(epoch=3),
-        "params.yaml: train.epoch: unknown key, expected one of batch_size, distribute, epochs, groups, jit_compile",
+        "params.yaml: train.epoch: unknown key, expected one of batch_size, distribute, epochs, groups, jit_compile, "
+        "steps_per_call",
     ),
     "missing key": (lambda p: p["train"].pop("epochs"), "params.yaml: train.epochs: missing, expected an integer >= 1"),
+    "steps per call below 1": (
+        lambda p: p["train"].update(steps_per_call=0),
+        "params.yaml: train.steps_per_call: expected an integer >= 1, got 0",
+    ),
     "wrong type": (
         lambda p: p["train"].update(batch_size="128"),
         # the upper bound (the training split's size) is checked once every key has its type

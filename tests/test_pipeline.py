@@ -69,8 +69,9 @@ def repo(tmp_path_factory):
             continue
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, repo / name)
-    # Long enough epochs (1000 steps) to interrupt one in its middle, small enough to take seconds.
-    write_params(repo / "params.yaml", tiny_params(data={"train_subset": 8000}, train={"epochs": 3, "batch_size": 8}))
+    # Long enough epochs (5000 steps of 8 images) to interrupt one in its middle, small
+    # enough to take seconds.
+    write_params(repo / "params.yaml", tiny_params(data={"train_subset": 40000}, train={"epochs": 3, "batch_size": 8}))
     sh(repo, "git", "init", "-q", "-b", "main")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "tiny project")

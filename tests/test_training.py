@@ -5,7 +5,8 @@ from fashionlab.checkpoint import resume_checkpoint, save_checkpoint
 from fashionlab.errors import TrainingError
 from fashionlab.model import build_model
 from fashionlab.params import ModelParams, OptimizerGroup
-from fashionlab.training import Interrupted, Position, Trainer, epoch_order, fit, seed_everything, summarize
+from fashionlab.trainer import Trainer
+from fashionlab.training import Interrupted, Position, epoch_order, fit, seed_everything, summarize
 
 MODEL = ModelParams(hidden_units=(16, 8), dense="custom", norm="custom", epsilon=1e-3, epsilon_placement="std")
 LOWER = ("dense1", "norm1", "dense2", "norm2")
@@ -18,9 +19,9 @@ def groups(lower_lr=1e-4, upper_lr=1e-2, upper="sgd"):
     }
 
 
-def make_trainer(seed=0, **kwargs):
+def make_trainer(seed=0, steps_per_call=1, jit_compile=False, **kwargs):
     seed_everything(seed)
-    return Trainer(build_model(MODEL), groups(**kwargs))
+    return Trainer(build_model(MODEL), groups(**kwargs), jit_compile, steps_per_call=steps_per_call)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,41 @@ def test_step_traces_once_for_the_whole_run(data):
     assert len(history) == 3
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "XLA"])
+def test_several_steps_per_call_train_as_single_steps(data, jit_compile):
+    """250 samples in batches of 32: 8 steps an epoch, the last short, run as calls of 3, 3 and 2 steps."""
+    shown = {1: [], 3: []}
+    trainers = {k: make_trainer(steps_per_call=k, jit_compile=jit_compile) for k in shown}
+    histories = {
+        k: _fit(trainer, data, on_step=lambda position, steps, loss, acc, k=k: shown[k].append((position, loss, acc)))
+        for k, trainer in trainers.items()
+    }
+    assert [step[0] for step in shown[3]] == [step[0] for step in shown[1]]  # every step shown, in order
+    assert len(shown[3]) == 16 and shown[3][-1][0] == Position(1, 8)
+    np.testing.assert_allclose([s[1:] for s in shown[3]], [s[1:] for s in shown[1]], rtol=1e-5)
+    for ours, single in zip(trainers[3].model.weights, trainers[1].model.weights, strict=True):
+        np.testing.assert_allclose(ours.numpy(), single.numpy(), rtol=1e-5, atol=1e-6)
+    assert histories[3][-1].val_loss == pytest.approx(histories[1][-1].val_loss, rel=1e-5)
+    assert trainers[3].trace_count == 1  # one trace; XLA compiles the 3- and the 2-step calls separately
+
+
+def test_a_stop_is_honoured_after_the_call_and_resumes_to_the_same_bytes(data, tmp_path):
+    straight = make_trainer(steps_per_call=3)
+    _fit(straight, data, epochs=2)
+
+    first, history, shown = make_trainer(steps_per_call=3), [], []
+    with pytest.raises(Interrupted) as stop:  # asked during the first call: it finishes its 3 steps
+        _fit(first, data, history=history, stop_requested=lambda: "SIGTERM", on_step=lambda p, *_: shown.append(p))
+    assert stop.value.position == Position(0, 3) and shown == [Position(0, 1), Position(0, 2), Position(0, 3)]
+    save_checkpoint(tmp_path, first, stop.value.position, history, "key", complete=False)
+
+    resumed = make_trainer(seed=99, steps_per_call=3)
+    position, restored = resume_checkpoint(tmp_path, resumed, "key")
+    _fit(resumed, data, epochs=2, start=position, history=restored)
+    for a, b in zip(straight.model.weights, resumed.model.weights, strict=True):
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+
+
 def test_history_has_one_row_per_epoch_with_each_group_rate(data):
     history = _fit(make_trainer(), data, epochs=2)
     rows = [record.as_row() for record in history]
@@ -106,10 +142,11 @@ def test_validation_metrics_are_reset_each_epoch(data):
     assert trainer.validate(val_images, val_labels) == first
 
 
-def test_nan_loss_stops_training_naming_epoch_and_step(data):
-    trainer = make_trainer(lower_lr=1e38)  # the first Adam step moves weights by ±1e38: overflow
-    with pytest.raises(TrainingError, match=r"^loss became (nan|inf) at epoch 1, step \d+: training stopped"):
-        _fit(trainer, data, epochs=2)
+@pytest.mark.parametrize("steps_per_call", [1, 3])
+def test_nan_loss_stops_training_naming_epoch_and_step(data, steps_per_call):
+    trainer = make_trainer(lower_lr=1e38, steps_per_call=steps_per_call)  # the first Adam step moves weights by
+    with pytest.raises(TrainingError, match=r"^loss became (nan|inf) at epoch 1, step 2: training stopped"):
+        _fit(trainer, data, epochs=2)  # ±1e38: the second step's loss overflows
 
 
 def test_epoch_order_depends_only_on_seed_and_epoch():

@@ -11,7 +11,8 @@ import numpy as np
 
 from fashionlab.errors import DataError
 from fashionlab.outputs import read_npz, write_npz
-from fashionlab.training import EpochRecord, Position, Trainer
+from fashionlab.trainer import Trainer
+from fashionlab.training import EpochRecord, Position
 
 STATE_FILE = "state.npz"
 META = "meta"

@@ -101,6 +101,11 @@ class TrainParams(_Section):
     jit_compile: bool = Field(
         description="compile the training step with XLA (measured faster on CPU: README, Performance)"
     )
+    steps_per_call: int = Field(
+        description="optimisation steps per call into TensorFlow, batches gathered in the graph (1: one step "
+        "per call, fed from the host; under a strategy always 1)",
+        ge=1,
+    )
     distribute: Literal["none", "mirrored", "multi_worker"] = Field(
         description="`none`, `mirrored` (every local GPU) or `multi_worker` (the cluster in `TF_CONFIG`)"
     )

@@ -18,7 +18,8 @@ from fashionlab.checkpoint import fingerprint, resume_checkpoint, save_checkpoin
 from fashionlab.errors import FashionlabError
 from fashionlab.params import Params
 from fashionlab.progress import TrainingDisplay
-from fashionlab.training import EpochRecord, Interrupted, Position, Trainer, fit
+from fashionlab.trainer import Trainer
+from fashionlab.training import EpochRecord, Interrupted, Position, fit
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 

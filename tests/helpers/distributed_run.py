@@ -1,6 +1,7 @@
 """Train one epoch of a small model under a strategy and save the losses and weights (run as a process).
 
-Usage: python distributed_run.py MODE OUT.npz [--cpus N] [--jit]; MODE is none, mirrored or multi_worker.
+Usage: python distributed_run.py MODE OUT.npz [--cpus N] [--jit] [--batch B] [--steps-per-call K];
+MODE is none, mirrored or multi_worker.
 A separate process, because the CPU must be split into logical devices before TensorFlow starts.
 """
 
@@ -15,6 +16,7 @@ parser.add_argument("out")
 parser.add_argument("--cpus", type=int, default=1)
 parser.add_argument("--jit", action="store_true")
 parser.add_argument("--batch", type=int, default=64)
+parser.add_argument("--steps-per-call", type=int, default=1)
 args = parser.parse_args()
 if args.cpus > 1:
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -23,7 +25,8 @@ if args.cpus > 1:
 from fashionlab.distribute import is_chief, make_strategy  # noqa: E402
 from fashionlab.model import build_model  # noqa: E402
 from fashionlab.params import ModelParams, OptimizerGroup  # noqa: E402
-from fashionlab.training import Position, Trainer, fit, seed_everything  # noqa: E402
+from fashionlab.trainer import Trainer  # noqa: E402
+from fashionlab.training import Position, fit, seed_everything  # noqa: E402
 
 if args.mode == "mirrored":
     strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.cpus)])
@@ -40,7 +43,7 @@ groups = {
 }
 with strategy.scope():
     model = build_model(model_params)
-trainer = Trainer(model, groups, jit_compile=args.jit, strategy=strategy)
+trainer = Trainer(model, groups, jit_compile=args.jit, strategy=strategy, steps_per_call=args.steps_per_call)
 losses = []
 history = fit(
     trainer,
@@ -56,6 +59,7 @@ history = fit(
 np.savez(
     args.out,
     replicas=strategy.num_replicas_in_sync,
+    steps_per_call=trainer.steps_per_call,
     chief=is_chief(strategy),
     running_loss=np.array(losses),
     val=np.array([history[0].val_loss, history[0].val_accuracy]),
