@@ -34,10 +34,6 @@ class Predictions:
     actual: np.ndarray  # class index of test image i
     predicted: np.ndarray
 
-    @property
-    def label(self) -> str:
-        return self.revision if self.commit is None else f"{self.revision} ({self.commit[:7]})"
-
 
 def project_root() -> Path:
     from dvc.repo import Repo
