@@ -79,23 +79,23 @@ def training_flops(hidden: tuple[int, ...], train_size: int, val_size: int) -> f
 
 
 class Ours:
-    """Our loop as `params.yaml` configures it: several steps per call, batches gathered in the graph."""
+    """Our loop as `params.yaml` configures it (several steps per call, batches gathered in the graph), or
+    with the number of steps per call given."""
 
     name = "ours"
     jit_compile = True
+    steps_per_call: int | None = None  # None: `train.steps_per_call`
+    determinism = True
 
-    def __init__(self, params, train, val):
+    def __init__(self, params, train, val, steps_per_call: int | None = None):
         self.params, self.train, self.val = params, train, val
+        steps_per_call = steps_per_call or self.steps_per_call or params.train.steps_per_call
         self.trainer = Trainer(
-            build_model(params.model), params.train.groups, self.jit_compile, steps_per_call=self.steps_per_call
+            build_model(params.model), params.train.groups, self.jit_compile, steps_per_call=steps_per_call
         )
         # The display stays on, redrawn every iteration, into /dev/null: its cost counts, a terminal's does not.
         self.display = TrainingDisplay(10**6, live=True, stream=open(os.devnull, "w"))  # noqa: SIM115
         self.history, self.epoch = [], 0
-
-    @property
-    def steps_per_call(self) -> int:
-        return self.params.train.steps_per_call
 
     def run_epoch(self):
         fit(
@@ -127,60 +127,62 @@ class OursWithoutXLA(Ours):
     jit_compile = False
 
 
-def compiled_fit_model(params, jit_compile, steps_per_execution=1) -> keras.Model:
-    model = build_model(params.model)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
-    return model
-
-
-def fit_epoch(model, params, train, val):
-    model.fit(
-        *train,
-        batch_size=params.train.batch_size,
-        epochs=1,
-        validation_data=val,
-        validation_batch_size=1000,
-        shuffle=True,
-        verbose=0,
-    )
-
-
 class KerasFit:
     """Keras's own loop under our guarantees: with op determinism on, Keras turns `jit_compile` off
-    (`keras.src.trainers.trainer.model_supports_jit`), so this is `model.fit` without XLA."""
+    (`keras.src.trainers.trainer.model_supports_jit`), so this is `model.fit` without XLA. One Adam for all
+    layers."""
 
     name = "fit-determinism"
+    jit_compile = False
+    steps_per_execution = 1
+    determinism = True
 
-    def __init__(self, params, train, val):
-        self.model = compiled_fit_model(params, jit_compile=False)
+    def __init__(self, params, train, val, steps_per_execution: int | None = None):
         self.params, self.train, self.val = params, train, val
+        self.model = build_model(params.model)
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(1e-4),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=self.jit_compile,
+            steps_per_execution=steps_per_execution or self.steps_per_execution,
+        )
 
     def run_epoch(self):
-        fit_epoch(self.model, self.params, self.train, self.val)
+        self.model.fit(
+            *self.train,
+            batch_size=self.params.train.batch_size,
+            epochs=1,
+            validation_data=self.val,
+            validation_batch_size=1000,
+            shuffle=True,
+            verbose=0,
+        )
 
 
 class KerasFitAtItsBest(KerasFit):
     """`model.fit` as a user after speed alone would run it: XLA on, `steps_per_execution`, and no op
-    determinism (its worker skips it), since Keras turns XLA off under it."""
+    determinism, since Keras turns XLA off under it."""
 
     name = "fit-best"
+    jit_compile = True
+    steps_per_execution = FIT_STEPS_PER_EXECUTION
     determinism = False
 
-    def __init__(self, params, train, val):
-        self.model = compiled_fit_model(params, jit_compile=True, steps_per_execution=FIT_STEPS_PER_EXECUTION)
-        self.params, self.train, self.val = params, train, val
+
+def seed(variant: type, params) -> None:
+    """Seed as the variant runs: with op determinism, as the pipeline does, unless the variant says not to."""
+    if variant.determinism:
+        seed_everything(params.seed)
+    else:
+        keras.utils.set_random_seed(params.seed)
 
 
 class OriginalLoop:
     """The notebook's loop: new metric objects and a new traced step every epoch, two tape.gradient calls."""
 
     name = "original"
+    determinism = True
 
     def __init__(self, params, train, val):
         self.params, self.train, self.val = params, train, val
@@ -237,10 +239,7 @@ def worker(args):
     line read, answering each with a line."""
     variant = VARIANTS[args.worker]
     params = load_params(args.params)
-    if getattr(variant, "determinism", True):
-        seed_everything(params.seed)
-    else:
-        keras.utils.set_random_seed(params.seed)
+    seed(variant, params)
     run = variant(params, load_split(Path(args.data) / "train.npz"), load_split(Path(args.data) / "val.npz"))
     print("ready", flush=True)
     for _ in sys.stdin:
