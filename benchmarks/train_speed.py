@@ -35,7 +35,7 @@ from fashionlab.progress import TrainingDisplay
 from fashionlab.trainer import Trainer
 from fashionlab.training import Position, epoch_order, fit, seed_everything
 
-FIT_STEPS_PER_EXECUTION = 128  # the best of 8, 32 and 128 (benchmarks/sweeps.py; README, Performance)
+FIT_STEPS_PER_EXECUTION = 128  # 32 and 128 were the best of 8, 32, 128, within noise (benchmarks/sweeps.py)
 
 
 def matmul_gflops(repeats: int = 200) -> float:

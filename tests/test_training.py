@@ -97,6 +97,20 @@ def test_several_steps_per_call_train_as_single_steps(data, jit_compile):
     assert trainers[3].trace_count == 1  # one trace; XLA compiles the 3- and the 2-step calls separately
 
 
+def test_the_training_split_is_copied_into_tensorflow_once_per_split(data, monkeypatch):
+    import tensorflow as tf
+
+    trainer, copies = make_trainer(steps_per_call=3), []
+    constant = tf.constant
+    monkeypatch.setattr(tf, "constant", lambda value, *a, **k: copies.append(value) or constant(value, *a, **k))
+    (images, labels), _ = data
+    for _ in range(2):  # two `fit` calls on the same split, as the benchmarks make: one copy
+        trainer.stepper(images, labels, 32)
+    assert len(copies) == 2 and copies[0] is images and copies[1] is labels
+    trainer.stepper(images.copy(), labels, 32)  # another split: copied again
+    assert len(copies) == 4
+
+
 def test_a_stop_is_honoured_after_the_call_and_resumes_to_the_same_bytes(data, tmp_path):
     straight = make_trainer(steps_per_call=3)
     _fit(straight, data, epochs=2)
