@@ -206,6 +206,24 @@ def test_damaged_predictions_file(repo, confusion, problem):
     expect_one_line(fashionlab(repo, "compare", "HEAD~1", "HEAD"), f"HEAD: metrics/confusion.csv: {problem}")
 
 
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ("{not json", "not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"dataset": "fashion_mnist"}', "expected the record `prepare` writes, missing 'input_sha256'"),
+        ('{"dataset": "cifar"}', "dataset: expected one of fashion_mnist, mnist, got 'cifar'"),
+        ('{"dataset": ["mnist"]}', "dataset: expected one of fashion_mnist, mnist, got ['mnist']"),
+    ],
+    ids=["not JSON", "not an object", "no hashes", "unknown dataset", "dataset not a name"],
+)
+def test_damaged_dataset_record(repo, record, problem):
+    commit_run(repo, "damaged record", ACTUAL)
+    (repo / "metrics" / "dataset.json").write_text(record)
+    sh(repo, "git", "commit", "-qam", "damaged record")
+    expect_one_line(fashionlab(repo, "compare", "HEAD~1", "HEAD"), f"HEAD: metrics/dataset.json: {problem}")
+
+
 def test_true_classes_that_disagree_under_the_same_test_hashes(repo):
     rows = "".join(f"{i},{NAMES[(a + (i == 4)) % 10]},{NAMES[a]}\n" for i, a in enumerate(ACTUAL))
     write_run(repo, ACTUAL, confusion="image,actual,predicted\n" + rows)
@@ -225,3 +243,13 @@ def test_the_command_does_not_import_tensorflow():
     """It reads CSV and JSON: no reason to pay TensorFlow's start-up (seconds) or print its notices."""
     code = "import sys, fashionlab.commands; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_replicates_when_dvc_cannot_list_the_experiments(repo):
+    (repo / ".dvc" / "config").write_text("[core\nbroken")
+    result = fashionlab(repo, "replicates")
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"fashionlab replicates: error: {repo}: dvc exp show failed: configuration error - config file error: "
+        "Parsing failed with several errors.\n"
+    )

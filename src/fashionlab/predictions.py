@@ -49,6 +49,9 @@ def load_predictions(root: Path, revision: str | None) -> Predictions:
     commit = None if revision is None else resolve(root, revision)
     name = "workspace" if revision is None else revision
     record = _parse_json(name, _read(root, name, commit, DATASET))
+    if not isinstance(record.get("dataset"), str) or record["dataset"] not in DATASETS:
+        known = ", ".join(DATASETS)
+        raise RevisionError(f"{name}: {DATASET}: dataset: expected one of {known}, got {record.get('dataset')!r}")
     try:
         spec = DATASETS[record["dataset"]]
         test_inputs = {file.name: record["input_sha256"][file.name] for file in (spec.test_images, spec.test_labels)}

@@ -33,8 +33,10 @@ def experiments_table(root: Path, all_commits: bool) -> list[dict]:
     command = [sys.executable, "-m", "dvc", "exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RevisionError(f"{root}: dvc exp show failed: {reason}")
+        # DVC's own message is its first "ERROR: " line; a traceback may follow it.
+        lines = result.stderr.strip().splitlines()
+        reason = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), None)
+        raise RevisionError(f"{root}: dvc exp show failed: {reason or (lines or ['no message'])[-1]}")
     return json.loads(result.stdout)
 
 
