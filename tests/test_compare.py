@@ -224,6 +224,20 @@ def test_damaged_dataset_record(repo, record, problem):
     expect_one_line(fashionlab(repo, "compare", "HEAD~1", "HEAD"), f"HEAD: metrics/dataset.json: {problem}")
 
 
+@pytest.mark.parametrize("where", ["committed", "workspace"])
+def test_predictions_that_are_not_text(repo, where):
+    (repo / "metrics" / "confusion.csv").write_bytes(b"image,actual,predicted\n0,\xff\xfe\n")
+    if where == "committed":
+        sh(repo, "git", "commit", "-qam", "binary predictions")
+    result = fashionlab(repo, "compare", "HEAD~1", "HEAD") if where == "committed" else fashionlab(repo, "compare")
+    name = "HEAD" if where == "committed" else "workspace"
+    expect_one_line(
+        result,
+        f"{name}: metrics/confusion.csv: cannot read it: 'utf-8' codec can't decode byte 0xff in position 25: "
+        "invalid start byte",
+    )
+
+
 def test_true_classes_that_disagree_under_the_same_test_hashes(repo):
     rows = "".join(f"{i},{NAMES[(a + (i == 4)) % 10]},{NAMES[a]}\n" for i, a in enumerate(ACTUAL))
     write_run(repo, ACTUAL, confusion="image,actual,predicted\n" + rows)

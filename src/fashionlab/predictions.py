@@ -102,6 +102,8 @@ def _read(root: Path, name: str, commit: str | None, path: str) -> str:
             return (root / path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise RevisionError(f"{name}: {path}: file not found ({hint})") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise RevisionError(f"{name}: {path}: cannot read it: {err}") from None
     try:
         with dvc.api.open(path, repo=str(root), rev=commit, encoding="utf-8") as stream:
             return stream.read()
