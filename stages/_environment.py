@@ -1,4 +1,5 @@
-"""Imported first by every stage: one line instead of a traceback when `python` lacks the project's packages.
+"""Imported first by every stage: one line instead of a traceback when `python` lacks the project's packages,
+and from then on when the stage is interrupted (SIGINT, SIGTERM), even while it imports TensorFlow.
 
 DVC runs each stage's `python` from PATH, which is the system's interpreter unless `.venv` is activated.
 """
@@ -17,3 +18,7 @@ if missing:
         file=sys.stderr,
     )
     sys.exit(2)
+
+from fashionlab import interrupts  # noqa: E402 - only once the package is known to be there
+
+interrupts.install()

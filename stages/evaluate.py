@@ -7,7 +7,7 @@ from fashionlab.data import load_split
 from fashionlab.datasets import DATASETS
 from fashionlab.evaluation import classification_scores, cross_entropy, load_trained_model, predict_logits
 from fashionlab.mistakes import mistake_grids
-from fashionlab.outputs import write_csv, write_directory, write_json
+from fashionlab.outputs import csv_bytes, json_bytes, write_files
 
 
 def main(args, params):
@@ -23,10 +23,14 @@ def main(args, params):
         {"image": i, "actual": class_names[a], "predicted": class_names[p]}
         for i, (a, p) in enumerate(zip(labels, predictions, strict=True))
     ]
-    write_csv(args.confusion, rows)
-    write_csv(args.per_class, per_class)
-    write_directory(args.mistakes, mistake_grids(images, labels, predictions, class_names))
-    write_json(args.metrics, scores)
+    write_files(
+        {
+            args.confusion: csv_bytes(rows),
+            args.per_class: csv_bytes(per_class),
+            args.mistakes: mistake_grids(images, labels, predictions, class_names),
+            args.metrics: json_bytes(scores),
+        }
+    )
     accuracy, loss, f1 = scores["accuracy"], scores["loss"], scores["macro_f1"]
     print(f"test accuracy {accuracy:.4f}, loss {loss:.4f}, macro F1 {f1:.4f}")
 

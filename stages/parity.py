@@ -5,7 +5,7 @@ import _environment  # noqa: F401 - first: a one-line error when python lacks th
 from fashionlab.backend import notices_filtered
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.errors import ParityError
-from fashionlab.outputs import write_json
+from fashionlab.outputs import json_bytes, write_files
 from fashionlab.parity import headline, parity_failures, run_parity
 
 
@@ -16,13 +16,13 @@ def main(args, params):
     if failures:
         # Nothing is written: the last passing report stays, and the exit status stops `train`.
         raise ParityError(f"parity lost in {len(failures)} check(s): " + "; ".join(failures))
-    write_json(args.details, report)
-    write_json(args.metrics, headline(report, params.parity.tolerance, params.parity.half_tolerance))
-    summary = report["summary"]["float32"]
+    summary = headline(report, params.parity.tolerance, params.parity.half_tolerance)
+    write_files({args.details: json_bytes(report), args.metrics: json_bytes(summary)})
+    float32 = report["summary"]["float32"]
     print(
-        f"parity holds: variance vs Keras {summary['variance_vs_keras_max_abs']:.2g}, "
-        f"std vs float64 {summary['std_vs_float64_max_abs']:.2g}, "
-        f"std within the derived bound (excess {summary['std_excess_over_bound']:.2g}) in float32"
+        f"parity holds: variance vs Keras {float32['variance_vs_keras_max_abs']:.2g}, "
+        f"std vs float64 {float32['std_vs_float64_max_abs']:.2g}, "
+        f"std within the derived bound (excess {float32['std_excess_over_bound']:.2g}) in float32"
     )
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
 from fashionlab.cli import run_stage, stage_parser
-from fashionlab.data import SPLITS, save_split
+from fashionlab.data import SPLITS, split_bytes, split_path
 from fashionlab.datasets import DATASETS
 from fashionlab.download import locate_archives
-from fashionlab.outputs import write_json
+from fashionlab.outputs import json_bytes, write_files
 from fashionlab.preparation import prepare_splits
 
 
@@ -16,10 +16,8 @@ def main(args, params):
     spec = DATASETS[params.data.dataset]
     archives = locate_archives(spec, params.data.source, Path(params.data.cache_dir))
     splits, sizes, record = prepare_splits(spec, archives, params.data.val_size, params.data.train_subset, params.seed)
-    for split in SPLITS:
-        save_split(args.out, split, *splits[split])
-    write_json(args.dataset, record)
-    write_json(args.metrics, sizes)
+    files = {split_path(args.out, split): split_bytes(*splits[split]) for split in SPLITS}
+    write_files({**files, args.dataset: json_bytes(record), args.metrics: json_bytes(sizes)})
     print(", ".join(f"{split}: {size}" for split, size in sizes["sizes"].items()))
 
 

@@ -7,10 +7,10 @@ import _environment  # noqa: F401 - first: a one-line error when python lacks th
 from fashionlab.cli import run_stage, stage_parser
 from fashionlab.data import load_split, split_path
 from fashionlab.distribute import is_chief, make_strategy
-from fashionlab.model import build_model
-from fashionlab.outputs import atomic_path, write_csv, write_json
+from fashionlab.model import build_model, saved_bytes
+from fashionlab.outputs import csv_bytes, json_bytes
 from fashionlab.progress import TrainingDisplay
-from fashionlab.resumable import train_resumable
+from fashionlab.resumable import TrainingResult, train_resumable
 from fashionlab.trainer import Trainer
 from fashionlab.training import seed_everything, summarize
 
@@ -23,17 +23,21 @@ def main(args, params):
     with strategy.scope():
         model = build_model(params.model)
     trainer = Trainer(model, params.train.groups, params.train.jit_compile, strategy, params.train.steps_per_call)
-    chief = is_chief(strategy)
-    display = TrainingDisplay(params.train.epochs, live=None if chief else False)
-    result = train_resumable(trainer, params, train, val, Path(args.checkpoint), display, chief)
-    if not chief:
-        return  # in a cluster, only the chief writes outputs
+    chief = is_chief(strategy)  # in a cluster, only the chief writes outputs
 
-    with atomic_path(args.model) as tmp:
-        trainer.model.save(tmp)
-    write_csv(args.history, [record.as_row() for record in result.history])
-    write_json(args.summary, summarize(result.history))
-    write_json(args.timing, result.timing(len(train[1])))
+    def outputs(result: TrainingResult, finished: bool) -> dict:
+        # After every epoch, written with the checkpoint: history and summary so far, for a live view.
+        files = {
+            args.history: csv_bytes([record.as_row() for record in result.history]),
+            args.summary: json_bytes(summarize(result.history)),
+        }
+        if finished:
+            files[args.model] = saved_bytes(trainer.model)
+            files[args.timing] = json_bytes(result.timing(len(train[1])))
+        return files
+
+    display = TrainingDisplay(params.train.epochs, live=None if chief else False)
+    train_resumable(trainer, params, train, val, Path(args.checkpoint), display, outputs if chief else None)
 
 
 if __name__ == "__main__":

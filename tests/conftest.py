@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
+from fashionlab.data import split_bytes, split_path
+from fashionlab.outputs import write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -63,6 +67,10 @@ def tiny_params(**sections) -> dict:
     return copy.deepcopy(params)
 
 
+def save_split(folder: Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
+    write_files({split_path(folder, split): split_bytes(images, labels)})
+
+
 def write_params(path: Path, params: dict) -> Path:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
@@ -88,3 +96,45 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 requires_debian_data = pytest.mark.skipif(
     not DEBIAN_DIR.is_dir(), reason=f"{DEBIAN_DIR} missing: `make test` installs Debian's dataset-fashion-mnist"
 )
+
+
+# Commands run in a temporary project (`dvc`, `git`): the project's environment first on PATH, a git identity.
+BIN = Path(sys.executable).parent
+ENV = {
+    **STAGE_ENV,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def sh(repo, *args, check=True, env=None, **kwargs):
+    """Run a command in `repo` with the project's environment first on PATH; fail the test if it fails."""
+    result = subprocess.run(args, cwd=repo, env=env or ENV, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def project_copy(repo: Path) -> Path:
+    """The project's files as git lists them, without the committed results (metrics, dvc.lock), in `repo`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    for name in listed:
+        if name.startswith("metrics/") or name == "dvc.lock" or not (ROOT / name).exists():
+            continue
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, repo / name)
+    return repo
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """`git init` first if `repo` is not a repository yet."""
+    if not (repo / ".git").exists():
+        sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", message)

@@ -4,9 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import default_params, run_stage, snapshot, write_params
+from conftest import default_params, run_stage, save_split, snapshot, write_params
 from fashionlab.backend import tf
-from fashionlab.data import save_split
 from fashionlab.datasets import FASHION_MNIST
 from fashionlab.evaluation import classification_scores, cross_entropy
 from fashionlab.mistakes import COLUMNS, GAP, ROWS, SCALE, file_name, mistake_grids

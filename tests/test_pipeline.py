@@ -8,7 +8,6 @@ experiments with (`dvc metrics diff`, `dvc exp run` / `exp show`, `dvc plots sho
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,32 +17,26 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, STAGE_ENV, requires_debian_data, snapshot, tiny_params, write_params
+from conftest import (
+    BIN,
+    ENV,
+    ROOT,
+    commit_all,
+    project_copy,
+    requires_debian_data,
+    sh,
+    snapshot,
+    tiny_params,
+    write_params,
+)
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 
-BIN = Path(sys.executable).parent
-ENV = {
-    **STAGE_ENV,
-    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-    "DVC_NO_ANALYTICS": "1",
-}
 # Outputs that must not change between runs of the same parameters (timing.json is wall-clock).
 REPRODUCIBLE = (
     *("prepare.json", "dataset.json", "parity.json", "parity_cases.json", "train.json", "history.csv"),
     *("eval.json", "per_class.csv", "confusion.csv"),
 )
-
-
-def sh(repo, *args, check=True, **kwargs):
-    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True, **kwargs)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def outputs(repo) -> dict[str, bytes]:
@@ -55,26 +48,17 @@ def outputs(repo) -> dict[str, bytes]:
 
     model = keras.models.load_model(repo / "models" / "model.keras", safe_mode=True)
     files.update({f"weight {i}": w.tobytes() for i, w in enumerate(model.get_weights())})
+    files["model.keras"] = (repo / "models" / "model.keras").read_bytes()  # the same weights, the same bytes
     return files
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("project")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.split()
-    for name in listed:
-        if name.startswith("metrics/") or name == "dvc.lock" or not (ROOT / name).exists():
-            continue
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, repo / name)
+    repo = project_copy(tmp_path_factory.mktemp("project"))
     # Long enough epochs (5000 steps of 8 images) to interrupt one in its middle, small
     # enough to take seconds.
     write_params(repo / "params.yaml", tiny_params(data={"train_subset": 40000}, train={"epochs": 3, "batch_size": 8}))
-    sh(repo, "git", "init", "-q", "-b", "main")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-qm", "tiny project")
+    commit_all(repo, "tiny project")
     return repo
 
 
@@ -85,14 +69,48 @@ def first_run(repo):
         assert f"Running stage '{stage}'" in result.stdout
     assert "epoch 3/3:" in result.stdout  # one line per epoch when the output is not a terminal
     assert sh(repo, "dvc", "status").stdout.strip() == "Data and pipelines are up to date."
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-qm", "first run")
+    commit_all(repo, "first run")
     return outputs(repo)
 
 
-def test_forced_rerun_is_byte_identical(repo, first_run):
+def without_timing(lock: str) -> dict:
+    stages = yaml.safe_load(lock)["stages"]
+    stages["train"]["outs"] = [out for out in stages["train"]["outs"] if out["path"] != "metrics/timing.json"]
+    return stages
+
+
+def test_forced_rerun_changes_nothing_but_the_clock(repo, first_run):
     sh(repo, "dvc", "repro", "--force")
     assert outputs(repo) == first_run
+    changed = sh(repo, "git", "status", "--porcelain").stdout.splitlines()
+    assert set(changed) <= {" M metrics/timing.json", " M dvc.lock"}
+    committed = sh(repo, "git", "show", "HEAD:dvc.lock").stdout
+    assert without_timing((repo / "dvc.lock").read_text()) == without_timing(committed)
+    sh(repo, "git", "checkout", "--", ".")
+
+
+def test_metrics_grow_epoch_by_epoch_while_an_experiment_runs(repo, first_run):
+    """What a second terminal's `dvc exp show`, `dvc plots show` or the VS Code extension reads meanwhile."""
+    run = subprocess.Popen(
+        ["dvc", "exp", "run", "-n", "live-view", "-S", "train.groups.upper.learning_rate=0.02"],
+        cwd=repo,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    while run.poll() is None:
+        history = (repo / "metrics" / "history.csv").read_text().splitlines()
+        summary = json.loads((repo / "metrics" / "train.json").read_text())
+        if not seen or seen[-1] != (len(history) - 1, summary["final"]["epoch"]):
+            seen.append((len(history) - 1, summary["final"]["epoch"]))
+        time.sleep(0.02)
+    assert run.returncode == 0, run.stderr.read()
+    assert seen == [(3, 3), (1, 1), (2, 2), (3, 3)]  # the previous run's, then this run's epochs one by one
+    sh(repo, "dvc", "exp", "remove", "live-view")
+    sh(repo, "git", "checkout", "--", ".")
+    sh(repo, "dvc", "checkout", "--force")
 
 
 def test_failed_repro_keeps_every_previous_output(repo, first_run):

@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
 import pytest
 
-from fashionlab.checkpoint import resume_checkpoint, save_checkpoint
+from fashionlab.checkpoint import checkpoint_file, resume_checkpoint
 from fashionlab.errors import TrainingError
 from fashionlab.model import build_model
+from fashionlab.outputs import write_files
 from fashionlab.params import ModelParams, OptimizerGroup
 from fashionlab.trainer import Trainer
 from fashionlab.training import Interrupted, Position, epoch_order, fit, seed_everything, summarize
@@ -119,7 +122,7 @@ def test_a_stop_is_honoured_after_the_call_and_resumes_to_the_same_bytes(data, t
     with pytest.raises(Interrupted) as stop:  # asked during the first call: it finishes its 3 steps
         _fit(first, data, history=history, stop_requested=lambda: "SIGTERM", on_step=lambda p, *_: shown.append(p))
     assert stop.value.position == Position(0, 3) and shown == [Position(0, 1), Position(0, 2), Position(0, 3)]
-    save_checkpoint(tmp_path, first, stop.value.position, history, "key", complete=False)
+    write_files(checkpoint_file(tmp_path, first, stop.value.position, history, "key", complete=False))
 
     resumed = make_trainer(seed=99, steps_per_call=3)
     position, restored = resume_checkpoint(tmp_path, resumed, "key")
@@ -178,7 +181,7 @@ def test_interrupted_and_resumed_run_is_bit_identical(data, tmp_path):
     with pytest.raises(Interrupted) as stop:  # stop in the middle of the second epoch
         _fit(first, data, epochs=2, history=history, stop_requested=lambda: "SIGINT" if next(calls) == 10 else None)
     assert stop.value.position == Position(1, 3)
-    save_checkpoint(tmp_path, first, stop.value.position, history, "key", complete=False)
+    write_files(checkpoint_file(tmp_path, first, stop.value.position, history, "key", complete=False))
 
     resumed = make_trainer(seed=99)  # a new process: other initial weights until the checkpoint is loaded
     position, restored = resume_checkpoint(tmp_path, resumed, "key")
@@ -191,7 +194,7 @@ def test_interrupted_and_resumed_run_is_bit_identical(data, tmp_path):
 
 def test_checkpoint_of_other_parameters_is_set_aside(data, tmp_path, capsys):
     trainer = make_trainer()
-    save_checkpoint(tmp_path, trainer, Position(1, 0), [], "old-key", complete=False)
+    write_files(checkpoint_file(tmp_path, trainer, Position(1, 0), [], "old-key", complete=False))
     assert resume_checkpoint(tmp_path, make_trainer(), "new-key") is None
     assert (tmp_path / "state.stale.npz").exists() and not (tmp_path / "state.npz").exists()
     assert "different training parameters" in capsys.readouterr().err
@@ -199,7 +202,7 @@ def test_checkpoint_of_other_parameters_is_set_aside(data, tmp_path, capsys):
 
 def test_finished_checkpoint_starts_a_fresh_run(tmp_path):
     trainer = make_trainer()
-    save_checkpoint(tmp_path, trainer, Position(2, 0), [], "key", complete=True)
+    write_files(checkpoint_file(tmp_path, trainer, Position(2, 0), [], "key", complete=True))
     assert resume_checkpoint(tmp_path, make_trainer(), "key") is None
 
 
@@ -211,8 +214,7 @@ def test_unreadable_checkpoint_is_set_aside(tmp_path, capsys):
 
 
 def test_train_stage_nan_loss_is_one_line_and_keeps_previous_outputs(tmp_path, data):
-    from conftest import run_stage, snapshot, tiny_params, write_params
-    from fashionlab.data import save_split
+    from conftest import run_stage, save_split, snapshot, tiny_params, write_params
 
     (train_images, train_labels), (val_images, val_labels) = data
     save_split(tmp_path / "data", "train", train_images, train_labels)
@@ -263,10 +265,38 @@ def test_nan_loss_keeps_the_last_good_checkpoint(data, tmp_path):
     # A checkpoint at the end of epoch 1 with finite weights, as an earlier run of these parameters
     # would leave it (the optimizer state, learning rate included, comes back from the checkpoint).
     key = run_key(params, *data[0], *data[1])
-    save_checkpoint(tmp_path, make_trainer(lower_lr=1e38), Position(1, 0), history, key, complete=False)
+    write_files(checkpoint_file(tmp_path, make_trainer(lower_lr=1e38), Position(1, 0), history, key, complete=False))
     saved = (tmp_path / "state.npz").read_bytes()
 
     trainer = make_trainer(lower_lr=1e38)
     with pytest.raises(TrainingError, match=r"^loss became (nan|inf) at epoch 2, step \d+"):
-        train_resumable(trainer, params, data[0], data[1], tmp_path, TrainingDisplay(3, live=False))
+        train_resumable(trainer, params, data[0], data[1], tmp_path, TrainingDisplay(3, live=False), lambda *_: {})
     assert (tmp_path / "state.npz").read_bytes() == saved
+
+
+def test_outputs_are_written_with_the_checkpoint_after_every_epoch(data, tmp_path):
+    """The live metrics: each epoch's write holds the checkpoint and the history so far, the last one all."""
+    from conftest import tiny_params
+    from fashionlab.checkpoint import STATE_FILE
+    from fashionlab.outputs import read_npz
+    from fashionlab.params import parse_params
+    from fashionlab.progress import TrainingDisplay
+    from fashionlab.resumable import train_resumable
+
+    raw = tiny_params()
+    raw["model"]["hidden_units"] = [16, 8]
+    raw["train"].update(epochs=3, batch_size=32, jit_compile=False)
+    params = parse_params(raw)
+    written = []
+
+    def outputs(result, finished):
+        # What is on disk when the next write is asked for: the previous write, whole.
+        on_disk = read_npz(tmp_path / STATE_FILE) if (tmp_path / STATE_FILE).exists() else None
+        history_on_disk = json.loads(on_disk["meta"].tobytes())["history"] if on_disk else []
+        epochs = [record.epoch for record in result.history]
+        written.append((epochs, finished, [record["epoch"] for record in history_on_disk]))
+        return {tmp_path / "history.json": json.dumps(epochs).encode()}
+
+    train_resumable(make_trainer(), params, data[0], data[1], tmp_path, TrainingDisplay(3, live=False), outputs)
+    assert written == [([1], False, []), ([1, 2], False, [1]), ([1, 2, 3], False, [1, 2]), ([1, 2, 3], True, [1, 2, 3])]
+    assert json.loads((tmp_path / "history.json").read_text()) == [1, 2, 3]

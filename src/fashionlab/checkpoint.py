@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionlab.errors import DataError
-from fashionlab.outputs import read_npz, write_npz
+from fashionlab.errors import DataError, WriteError
+from fashionlab.outputs import npz_bytes, read_npz
 from fashionlab.trainer import Trainer
 from fashionlab.training import EpochRecord, Position
 
@@ -23,10 +23,10 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def save_checkpoint(
+def checkpoint_file(
     folder: Path, trainer: Trainer, position: Position, history: list[EpochRecord], key: str, complete: bool
-) -> None:
-    """Write one `.npz` atomically: a crash while saving leaves the previous checkpoint whole."""
+) -> dict[Path, bytes]:
+    """The whole state as one `.npz`, {path: bytes}, for `outputs.write_files` to write with other outputs."""
     meta = {
         "fingerprint": key,
         "position": {"epoch": position.epoch, "step": position.step},
@@ -35,7 +35,7 @@ def save_checkpoint(
     }
     arrays = trainer.state()
     arrays[META] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    write_npz(folder / STATE_FILE, arrays)
+    return {folder / STATE_FILE: npz_bytes(arrays)}
 
 
 def resume_checkpoint(
@@ -72,5 +72,8 @@ def resume_checkpoint(
 
 def _set_aside(path: Path, reason: str) -> None:
     aside = path.with_name(path.stem + ".stale" + path.suffix)
-    path.replace(aside)
+    try:
+        path.replace(aside)
+    except OSError as err:
+        raise WriteError(aside, err) from None
     print(f"checkpoint {path} {reason}: moved to {aside}; training from scratch", file=sys.stderr)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fashionlab.idx import NUM_CLASSES
-from fashionlab.outputs import read_npz, write_npz
+from fashionlab.outputs import npz_bytes, read_npz
 
 SPLITS = ("train", "val", "test")
 
@@ -46,11 +46,12 @@ def split_path(folder: str | Path, split: str) -> Path:
     return Path(folder) / f"{split}.npz"
 
 
-def save_split(folder: str | Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
-    write_npz(split_path(folder, split), {"images": images, "labels": labels})
+def split_bytes(images: np.ndarray, labels: np.ndarray) -> bytes:
+    """A split as the `.npz` that `load_split` reads."""
+    return npz_bytes({"images": images, "labels": labels})
 
 
 def load_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images, labels) as uint8 arrays, from a file written by `save_split`."""
+    """(images, labels) as uint8 arrays, from a file of `split_bytes`."""
     arrays = read_npz(path, ("images", "labels"))
     return arrays["images"], arrays["labels"]

@@ -29,3 +29,12 @@ class RevisionError(FashionlabError):
     """A revision named on the command line is unknown, or its recorded results cannot be compared."""
 
     exit_code = 2
+
+
+class WriteError(FashionlabError):
+    """An output could not be written (full disk, read-only file system, no permission); none was replaced."""
+
+    exit_code = 74  # EX_IOERR in sysexits.h: "an error occurred while doing I/O on some file"
+
+    def __init__(self, path: object, err: OSError):
+        super().__init__(f"{path}: cannot write: {err.strerror or err}; no output was replaced")

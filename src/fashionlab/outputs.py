@@ -1,94 +1,156 @@
-"""Write outputs atomically and byte-reproducibly: a crash never leaves a half-written file behind."""
+"""Write a stage's outputs all or none: a full disk, a read-only file, a signal or a crash never leaves a
+half-written file, nor a mix of this run's outputs and the last one's, and every output is byte-reproducible."""
 
 from __future__ import annotations
 
-import contextlib
+import glob
 import io
 import json
 import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fashionlab.errors import DataError
+from fashionlab import interrupts
+from fashionlab.errors import DataError, WriteError
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry timestamps, so the same arrays give the same bytes
+TEMPORARY = ".tmp"  # the suffix of everything written beside an output before it is renamed into place
+
+# A file's bytes, or a folder's files by name: the folder is replaced whole.
+Content = bytes | Mapping[str, bytes]
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds.
+def write_files(files: Mapping[str | Path, Content]) -> None:
+    """Replace every file and folder in `files`, all or none; an `OSError` becomes a one-line `WriteError`.
 
-    The temporary name keeps the suffix of `path`, for writers that insist on one (`.keras`).
+    Everything is first written under a temporary name beside its destination, so a full disk or a
+    read-only folder fails before any output changes. Then each one is renamed into place, with SIGINT and
+    SIGTERM held back; if a rename fails, those done are undone. A crash (SIGKILL) between renames can
+    leave some outputs new and others old, but never one that is half-written, and DVC, whose lock file
+    still names the old ones, reruns the stage; the leftovers of such a crash are removed by the next write.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+    staged: list[tuple[Path, Path]] = []  # (temporary, destination)
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        for destination, content in files.items():
+            try:
+                staged.append((_stage(Path(destination), content), Path(destination)))
+            except OSError as err:
+                raise WriteError(destination, err) from None
+        with interrupts.held():
+            _swap_in(staged)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        for temporary, _ in staged:
+            _remove(temporary)
+
+
+def json_bytes(payload: object) -> bytes:
+    """Sorted, indented JSON: stable bytes for `dvc metrics diff` and for byte-for-byte rerun checks."""
+    return (json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    """Rows of equal keys as CSV, floats with 6 significant digits: readable in `dvc plots`, stable bytes."""
+    return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n").encode()
+
+
+def write_json(path: str | Path, payload: object) -> None:
+    write_files({path: json_bytes(payload)})
+
+
+def _stage(destination: Path, content: Content) -> Path:
+    """Write `content` under a new temporary name beside `destination` (a crash's leftovers removed first)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in destination.parent.glob(f".{glob.escape(destination.name)}.*{TEMPORARY}*"):
+        _remove(leftover)
+    prefix, mode = f".{destination.name}.", 0o777 & ~_umask()
+    if isinstance(content, bytes):
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMPORARY, dir=destination.parent)
+        temporary = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                os.fchmod(stream.fileno(), mode & 0o666)  # mkstemp creates 0600; give the usual permissions
+                stream.write(content)
+                stream.flush()
+                os.fsync(stream.fileno())  # on disk before the rename, or a power cut could leave it empty
+        except BaseException:
+            _remove(temporary)
+            raise
+        return temporary
+    temporary = Path(tempfile.mkdtemp(prefix=prefix, suffix=TEMPORARY, dir=destination.parent))
+    try:
+        os.chmod(temporary, mode)
+        for name, data in content.items():
+            (temporary / name).write_bytes(data)
+    except BaseException:
+        _remove(temporary)
+        raise
+    return temporary
+
+
+def _swap_in(staged: list[tuple[Path, Path]]) -> None:
+    """Rename each temporary over its destination, keeping the previous versions until all are in place."""
+    done: list[tuple[Path, Path | None]] = []  # (destination, its previous version set aside, or None)
+    for temporary, destination in staged:
+        previous = None
+        try:
+            previous = _set_aside(destination, temporary)
+            os.replace(temporary, destination)
+        except OSError as err:
+            if previous is not None:
+                _put_back(previous, destination, replaced=False)
+            for undone, old in reversed(done):
+                if old is None:
+                    _remove(undone)
+                else:
+                    _put_back(old, undone, replaced=True)
+            raise WriteError(destination, err) from None
+        done.append((destination, previous))
+    for _, previous in done:
+        if previous is not None:
+            _remove(previous)
+
+
+def _set_aside(destination: Path, temporary: Path) -> Path | None:
+    """Keep the current version of `destination` under a temporary name: a second link to a file (the
+    file itself stays in place until replaced), or the renamed folder."""
+    if not destination.exists():
+        return None
+    aside = temporary.with_name(temporary.name + ".old")
+    if destination.is_dir():
+        os.replace(destination, aside)
+    else:
+        os.link(destination, aside)
+    return aside
+
+
+def _put_back(previous: Path, destination: Path, replaced: bool) -> None:
+    if previous.is_dir():
+        if replaced:
+            shutil.rmtree(destination)
+        os.replace(previous, destination)
+    elif replaced:
+        os.replace(previous, destination)
+    else:
+        previous.unlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
-
-
-def write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
-
-
-def write_directory(path: str | Path, files: dict[str, bytes]) -> None:
-    """Replace the folder `path` by exactly `files`: built beside it, then swapped in by two renames.
-
-    A crash leaves either the old folder or the new one whole, never a mix (or, between the renames, the
-    old one under a temporary name); a file of the old set that the new one lacks does not linger.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    retired = staging.with_suffix(".old")
-    try:
-        os.chmod(staging, 0o777 & ~_umask())
-        for name, data in files.items():
-            write_bytes(staging / name, data)
-        if path.exists():
-            os.replace(path, retired)
-        try:
-            os.replace(staging, path)
-        except OSError:
-            if retired.exists():
-                os.replace(retired, path)
-            raise
-        shutil.rmtree(retired, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_json(path: str | Path, payload: object) -> None:
-    """Sorted, indented JSON: stable bytes for `dvc metrics diff` and for byte-for-byte rerun checks."""
-    write_text(path, json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def write_csv(path: str | Path, rows: list[dict]) -> None:
-    """Rows of equal keys as CSV, floats with 6 significant digits: readable in `dvc plots`, stable bytes."""
-    write_text(path, pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n"))
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -101,10 +163,6 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             with archive.open(entry, "w", force_zip64=True) as stream:
                 np.lib.format.write_array(stream, np.asarray(array, order="C"), allow_pickle=False)
     return buffer.getvalue()
-
-
-def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    write_bytes(path, npz_bytes(arrays))
 
 
 def read_npz(path: str | Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:

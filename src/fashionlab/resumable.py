@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionlab.checkpoint import fingerprint, resume_checkpoint, save_checkpoint
+from fashionlab.checkpoint import checkpoint_file, fingerprint, resume_checkpoint
 from fashionlab.errors import FashionlabError
+from fashionlab.interrupts import EXIT_CODES
+from fashionlab.outputs import Content, write_files
 from fashionlab.params import Params
 from fashionlab.progress import TrainingDisplay
 from fashionlab.trainer import Trainer
 from fashionlab.training import EpochRecord, Interrupted, Position, fit
-
-EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
 class TrainingInterrupted(FashionlabError):
@@ -80,14 +80,18 @@ def train_resumable(
     val: tuple[np.ndarray, np.ndarray],
     checkpoint_dir: Path,
     display: TrainingDisplay,
-    chief: bool = True,
+    outputs: Callable[[TrainingResult, bool], dict[Path, Content]] | None,
 ) -> TrainingResult:
     """Resume from `checkpoint_dir` when it holds this run's unfinished state, checkpoint every epoch.
 
-    In a multi-worker cluster every worker reads the checkpoint and gathers the state to save (reading
-    the metrics is a collective operation), but only the chief writes into `checkpoint_dir`; the others
-    write into a temporary folder that is deleted at the end.
+    `outputs(result, finished)` gives the files to write with each checkpoint, in the same all-or-none
+    write: after every epoch the live metrics (so they always agree with the checkpoint, and a second
+    terminal's `dvc exp show` follows the run), and at the end all of them. It is None on the workers of
+    a multi-worker cluster other than the chief: every worker reads the checkpoint and gathers the state
+    to save (reading the metrics is a collective operation), but only the chief writes its outputs and
+    into `checkpoint_dir`; the others write into a temporary folder that is deleted at the end.
     """
+    chief = outputs is not None
     key = run_key(params, *train, *val)
     resumed = resume_checkpoint(checkpoint_dir, trainer, key, set_aside=chief)
     start, history = resumed if resumed else (Position(), [])
@@ -96,11 +100,17 @@ def train_resumable(
     with contextlib.ExitStack() as stack:
         save_dir = checkpoint_dir if chief else Path(stack.enter_context(tempfile.TemporaryDirectory()))
 
+        def save(position: Position, finished: bool = False, with_outputs: bool = True) -> None:
+            files = checkpoint_file(save_dir, trainer, position, history, key, complete=finished)
+            if chief and with_outputs:
+                files.update(outputs(result, finished))
+            write_files(files)
+
         def on_epoch_end(position: Position, record: EpochRecord) -> None:
             now = time.perf_counter()
             result.epoch_seconds.append(now - clock[0])
             display.epoch_end(record, now - clock[0])
-            save_checkpoint(save_dir, trainer, position, history, key, complete=False)
+            save(position)
             clock[0] = time.perf_counter()  # the checkpoint's write is not the next epoch's time
 
         stop_requested = stack.enter_context(stop_on_signals())
@@ -120,7 +130,7 @@ def train_resumable(
             )
         except Interrupted as stop:
             display.close()
-            save_checkpoint(save_dir, trainer, stop.position, history, key, complete=False)
+            save(stop.position, with_outputs=False)  # the live metrics already hold the finished epochs
             raise TrainingInterrupted(
                 f"{stop.signal_name} at epoch {stop.position.epoch + 1}, step {stop.position.step}: "
                 f"checkpoint saved in {checkpoint_dir}; run `dvc repro` again to resume",
@@ -128,5 +138,5 @@ def train_resumable(
             ) from None
         finally:
             display.close()
-        save_checkpoint(save_dir, trainer, Position(params.train.epochs, 0), history, key, complete=True)
+        save(Position(params.train.epochs, 0), finished=True)
     return result
