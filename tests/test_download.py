@@ -3,6 +3,7 @@
 import dataclasses
 import gzip
 import hashlib
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import idx_bytes, synthetic_dataset
 from fashionlab.datasets import FASHION_MNIST, IdxFile
 from fashionlab.download import fetch, locate_archives
-from fashionlab.errors import DataError
+from fashionlab.errors import DataError, WriteError
 
 
 class Server:
@@ -160,3 +161,20 @@ def test_folder_source_and_missing_folder(tmp_path):
     (tmp_path / FASHION_MNIST.test_labels.name).unlink()
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: file not found"):
         locate_archives(FASHION_MNIST, str(tmp_path), tmp_path)
+
+
+def test_a_cache_folder_that_cannot_be_written_is_a_write_error_not_a_failed_download(server, tmp_path):
+    """Tried for real where the immutable flag works: nothing is retried, nothing is left behind."""
+    spec = _spec_for(server, synthetic_dataset())
+    if subprocess.run(["chattr", "+i", str(tmp_path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here (needs root and a file system with the immutable flag)")
+    try:
+        with pytest.raises(WriteError) as info:
+            fetch(spec, spec.train_labels, tmp_path, attempts=3, backoff=0)
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path)], check=True)
+    target = tmp_path / spec.train_labels.name
+    assert str(info.value) == f"{target}: cannot write: Operation not permitted; no output was replaced"
+    assert info.value.exit_code == 74
+    assert server.requests == [spec.train_labels.name]
+    assert list(tmp_path.iterdir()) == []

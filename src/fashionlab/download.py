@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import time
 import urllib.error
@@ -15,6 +14,7 @@ from tqdm import tqdm
 from fashionlab.datasets import DatasetSpec, IdxFile
 from fashionlab.errors import DataError
 from fashionlab.idx import md5_of
+from fashionlab.outputs import write_files
 
 CHUNK = 1 << 16
 
@@ -57,10 +57,10 @@ def fetch(
 ) -> Path:
     """Return `cache_dir/<file>`, downloading it first unless a copy with the published MD5 is there.
 
-    Each mirror is tried `attempts` times with exponential backoff. The archive is written to a
-    temporary file, checked, then renamed, so an interrupted download never leaves a partial archive.
+    Each mirror is tried `attempts` times with exponential backoff. The archive is checked in memory,
+    then written by `write_files`, so an interrupted download never leaves a partial archive, and a cache
+    folder that is full or read-only is a `WriteError`, not a failed download tried again.
     """
-    cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / file.name
     if target.is_file() and md5_of(target) == file.gz_md5:
         return target
@@ -72,10 +72,12 @@ def fetch(
                 time.sleep(backoff * 2 ** (attempt - 1))
             print(f"downloading {url}", file=sys.stderr)
             try:
-                _download(url, target, file.gz_md5, timeout, progress)
-                return target
+                archive = _download(url, target.name, file.gz_md5, timeout, progress)
             except (urllib.error.URLError, OSError, _ChecksumMismatch) as err:
                 failures.append(f"{url}: {_describe(err)}")
+                continue
+            write_files({target: archive})
+            return target
     raise DataError(f"{target}: download failed from every mirror ({attempts} attempts each); last: {failures[-1]}")
 
 
@@ -91,20 +93,16 @@ def _describe(err: Exception) -> str:
     return str(err)
 
 
-def _download(url: str, target: Path, md5: str, timeout: float, progress: bool | None) -> None:
-    partial = target.with_name(target.name + f".part{os.getpid()}")
-    digest = hashlib.md5(usedforsecurity=False)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, partial.open("wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            disable = (not sys.stderr.isatty()) if progress is None else not progress
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=disable) as bar:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    out.write(block)
-                    digest.update(block)
-                    bar.update(len(block))
-        if digest.hexdigest() != md5:
-            raise _ChecksumMismatch(f"MD5 mismatch: expected {md5}, got {digest.hexdigest()}")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+def _download(url: str, name: str, md5: str, timeout: float, progress: bool | None) -> bytes:
+    digest, blocks = hashlib.md5(usedforsecurity=False), []
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        disable = (not sys.stderr.isatty()) if progress is None else not progress
+        with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=disable) as bar:
+            for block in iter(lambda: response.read(CHUNK), b""):
+                blocks.append(block)
+                digest.update(block)
+                bar.update(len(block))
+    if digest.hexdigest() != md5:
+        raise _ChecksumMismatch(f"MD5 mismatch: expected {md5}, got {digest.hexdigest()}")
+    return b"".join(blocks)
