@@ -125,14 +125,22 @@ def test_compare_two_commits_in_every_format(repo):
     assert f"B  HEAD ({commit[:7]}): test accuracy 0.9500" in text.stdout
     assert "A  HEAD~1 (" in text.stdout and "test accuracy 0.7000" in text.stdout
     assert "B fixed 6 that A got wrong and broke 1 that A got right: McNemar exact p = 0.125" in text.stdout
-    verdict = "\nverdict: no detectable difference at 95% (McNemar p = 0.125)\n(noise from the test images only"
-    assert verdict in text.stdout
+    assert text.stdout.endswith("\nverdict on these two models: no detectable difference at 95% (McNemar p = 0.125)\n")
+    # No parameters recorded here, so no seed groups: the verdict is said to be about two models.
+    assert text.stdout.startswith(
+        "two trained models, not two configurations: A and B have one seed, so the verdict below is about these "
+        "two models only\n"
+    )
+    assert (
+        "to compare the configurations, add seeds: fashionlab seeds 5 HEAD~1; fashionlab seeds 5 HEAD\n" in text.stdout
+    )
     markdown = fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "markdown").stdout
-    assert markdown.startswith("| | A: `HEAD~1 (") and f"| B: `HEAD ({commit[:7]})` | B − A |" in markdown
+    assert "| the two trained models | A: `HEAD~1 (" in markdown and f"| B: `HEAD ({commit[:7]})` | B − A |" in markdown
     assert "| test accuracy | 0.7000 | 0.9500 | +0.2500 (95% CI" in markdown
     result = json.loads(fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "json").stdout)
     assert result["b"]["commit"] == commit and (result["fixed"], result["broken"]) == (6, 1)
     assert result["mcnemar_p"] == pytest.approx(16 / 128)
+    assert result["configuration"]["verdict"] is None and result["configuration"]["b_seeds"] == [None]
     assert result == json.loads(fashionlab(repo, "compare", "HEAD~1", "HEAD", "--format", "json").stdout)
 
 

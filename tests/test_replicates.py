@@ -3,13 +3,16 @@ test_pipeline.py, on experiments of a real pipeline)."""
 
 import pytest
 
-from fashionlab.replicates import as_markdown, as_text, groups, runs
+from fashionlab.replicates import as_markdown, as_text, groups, pending, runs, seed_group, workspace_run
 
 
-def entry(rev, name, seed, accuracy, rate=0.01, macro_f1=None):
+def entry(rev, name, seed, accuracy, rate=0.01, macro_f1=None, code=None):
     params = {"seed": seed, "train": {"epochs": 20, "groups": {"upper": {"learning_rate": rate}}}}
     metrics = {"metrics/eval.json": {"data": {"accuracy": accuracy, "macro_f1": macro_f1 or accuracy - 0.001}}}
-    return {"rev": rev, "name": name, "data": {"params": {"params.yaml": {"data": params}}, "metrics": metrics}}
+    data = {"params": {"params.yaml": {"data": params}}, "metrics": metrics}
+    if code:  # what DVC lists of the stages' dependencies: Python files, and data that are not code
+        data["deps"] = {"src/train.py": {"hash": code}, "data/train.npz": {"hash": f"{seed}"}}
+    return {"rev": rev, "name": name, "data": data}
 
 
 def experiment(name, seed, accuracy, state="success", **kwargs):
@@ -81,3 +84,42 @@ def test_text_and_markdown_show_each_group_and_what_was_left_out():
     markdown = as_markdown(summary, 0).splitlines()
     assert markdown[2].startswith("| train.groups.upper.learning_rate=0.01 | 4 | 1, 2, 7, 42 | 0.8890 ± 0.0026")
     assert len(markdown) == 4
+
+
+CODE_TABLE = [
+    {**entry("workspace", None, 42, 0.885, code="new"), "experiments": None},
+    {
+        **entry("c0ffee0123", "main", 42, 0.89, code="old"),
+        "experiments": [
+            experiment("seed-1", 1, 0.892, code="old"),
+            experiment("seed-2", 2, 0.886, code="old"),
+            experiment("seed-3-new-code", 3, 0.881, code="new"),
+            experiment("queued", 4, 0.89, state="queued", code="old"),
+        ],
+    },
+    {**entry("0ld", "older", 5, 0.87, code="older"), "experiments": None},
+]
+
+
+def test_runs_of_other_code_never_join_a_group():
+    """The same parameters, three versions of the code: three groups, labelled by the code's hash."""
+    summary = groups(runs(CODE_TABLE)[0])
+    assert [[run["name"] for run in group["runs"]] for group in summary] == [
+        ["seed-1", "seed-2", "main"],
+        ["seed-3-new-code"],
+        ["older"],
+    ]
+    assert summary[0]["configuration"].startswith('code="') and len({g["configuration"] for g in summary}) == 3
+
+
+def test_a_revisions_seed_group_and_what_was_left_out():
+    found, _ = runs(CODE_TABLE)
+    main = found[0]
+    members, other_code = seed_group(found, main)
+    assert [(run.name, run.seed) for run in members] == [("seed-1", 1), ("seed-2", 2), ("main", 42)]
+    assert other_code == 2  # seed-3-new-code and older: the same parameters, other code
+    workspace = workspace_run(CODE_TABLE)
+    assert (workspace.name, workspace.rev, workspace.scores["accuracy"]) == ("workspace", "workspace", 0.885)
+    members, other_code = seed_group(found, workspace)
+    assert [run.name for run in members] == ["seed-3-new-code", "workspace"] and other_code == 4
+    assert [(run.name, run.seed) for run in pending(CODE_TABLE)] == [("queued", 4)]

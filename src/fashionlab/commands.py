@@ -1,7 +1,8 @@
 """The `fashionlab` command: is B really better than A, or is it noise?
 
-fashionlab compare [A] [B]   two revisions' test predictions, paired image by image
-fashionlab replicates        runs that differ only in seed, grouped: the spread one run hides
+fashionlab compare [A] [B]   two configurations by their groups of seeds, and the two named trained models
+fashionlab seeds N [REV]     give a configuration N seeds: queue and run only the seeds its group lacks
+fashionlab replicates        runs of the same code that differ only in seed, grouped: the spread one run hides
 """
 
 from __future__ import annotations
@@ -10,30 +11,62 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 from fashionlab import comparison, replicates
+from fashionlab.comparison import SeedGroup
 from fashionlab.errors import FashionlabError
-from fashionlab.predictions import check_same_test_set, load_predictions, project_root
+from fashionlab.interrupts import EXIT_CODES
+from fashionlab.predictions import Predictions, check_same_test_set, load_predictions, project_root
+from fashionlab.replicates import Run
 
 FORMATS = ("text", "markdown", "json")
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(
-        prog="fashionlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    commands = main.add_subparsers(dest="command", required=True)
+    main = _Parser(prog="fashionlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = main.add_subparsers(dest="command", required=True, parser_class=_Parser)
     compare = commands.add_parser(
         "compare",
-        help="compare two revisions' test predictions",
-        description="Compare the test predictions of two revisions (commits, branches, tags or DVC experiment "
-        "names) image by image: accuracy, the difference with a paired-bootstrap interval, McNemar's exact "
-        "test, the images fixed and broken, recall per class, and a verdict. Nothing is retrained or checked out.",
+        help="compare two configurations (groups of seeds) and two trained models",
+        description="Compare two revisions (commits, branches, tags or DVC experiment names). Where each has "
+        "two seeds or more (runs of the same code whose parameters differ only in seed), as configurations: "
+        "each group's seeds and spread, the difference of mean test accuracy with an interval from a bootstrap "
+        "of seeds and test images together, P(B > A), how much of the spread is the test set, the seeds per "
+        "side a difference of --delta needs, and a verdict: better, worse, equivalent (within ±--rope) or "
+        "undecided. Always, the two named trained models image by image: McNemar's exact test, the images fixed "
+        "and broken, recall per class. Nothing is retrained or checked out.",
     )
     compare.add_argument("a", nargs="?", default="HEAD", help="the baseline revision (default: HEAD)")
     compare.add_argument("b", nargs="?", default=None, help="the revision to judge (default: the workspace)")
-    compare.add_argument("--resamples", type=_positive, default=10_000, help="bootstrap resamples (default: 10000)")
+    compare.add_argument(
+        "--rope",
+        type=_share(strictly_positive=False),
+        default=comparison.ROPE,
+        help=f"differences within ± this much test accuracy count as none (default: {comparison.ROPE})",
+    )
+    compare.add_argument(
+        "--delta",
+        type=_share(strictly_positive=True),
+        default=comparison.DELTA,
+        help=f"the difference to size the seeds for, at 80%% power (default: {comparison.DELTA})",
+    )
+    compare.add_argument("--resamples", type=_integer(1), default=10_000, help="bootstrap resamples (default: 10000)")
     compare.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default: 0)")
     compare.add_argument("--format", choices=FORMATS, default="text")
+    seeds = commands.add_parser(
+        "seeds",
+        help="give a configuration N seeds",
+        description="Queue, through DVC's queue, the seeds REV's group lacks to have N (seeds 1, 2, … not yet "
+        "taken), with REV's parameters, run them and report each as it ends. Seeds already finished, queued or "
+        "running count: running it twice queues nothing twice. REV is the workspace (default), HEAD or one of "
+        "its experiments, and the workspace's code must be REV's.",
+    )
+    seeds.add_argument("count", type=_integer(2), help="how many seeds the configuration should have (2 or more)")
+    seeds.add_argument("rev", nargs="?", default=None, help="the revision (default: the workspace)")
+    seeds.add_argument(
+        "-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per two CPU cores)"
+    )
     group = commands.add_parser(
         "replicates",
         help="group runs that differ only in seed",
@@ -45,11 +78,40 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
+class _Parser(argparse.ArgumentParser):
+    """Bad usage in one line and exit status 2, like every other error: no usage block before it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(smallest: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = smallest - 1
+        if value < smallest:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {smallest}, got {text}")
+        return value
+
+    return parse
+
+
+def _share(strictly_positive: bool):
+    """A difference of test accuracy: 0.002 is 0.2 points. NaN and infinity fail both bounds."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > 0 if strictly_positive else value >= 0) or value == float("inf"):
+            bound = "> 0" if strictly_positive else ">= 0"
+            raise argparse.ArgumentTypeError(f"expected a number {bound} (0.002 is 0.2 points of accuracy), got {text}")
+        return value
+
+    return parse
 
 
 def run(args: argparse.Namespace) -> str:
@@ -58,14 +120,43 @@ def run(args: argparse.Namespace) -> str:
         a, b = load_predictions(root, args.a), load_predictions(root, args.b)
         check_same_test_set(a, b)
         result = comparison.compare(a, b, resamples=args.resamples, seed=args.seed)
+        found, _ = replicates.runs(table := replicates.experiments_table(root, all_commits=True))
+        group_a, group_b = (_seed_group(root, table, found, p, name) for p, name in ((a, args.a), (b, args.b)))
+        result["configuration"] = comparison.compare_configurations(
+            group_a, group_b, rope=args.rope, delta=args.delta, resamples=args.resamples, seed=args.seed
+        )
         render = {"text": comparison.as_text, "markdown": comparison.as_markdown}.get(args.format)
         return render(result) if render else json.dumps(result, indent=2) + "\n"
+    if args.command == "seeds":
+        from fashionlab.seeds import add_seeds
+
+        add_seeds(root, args.count, args.rev, args.jobs, lambda line: print(line, flush=True))
+        return ""
     found, skipped = replicates.runs(replicates.experiments_table(root, args.all_commits))
     summary = replicates.groups(found)
     if args.format == "json":
         return json.dumps({"groups": summary, "skipped": skipped}, indent=2) + "\n"
     render = replicates.as_markdown if args.format == "markdown" else replicates.as_text
     return render(summary, skipped)
+
+
+def _seed_group(root, table: list[dict], found: list[Run], named: Predictions, revision: str | None) -> SeedGroup:
+    """The named revision's run and the runs of its configuration, with each run's test predictions."""
+    target = (
+        replicates.workspace_run(table)
+        if named.commit is None
+        else next((run for run in found if run.rev == named.commit), None)
+    )
+    if target is None:  # no parameters or scores DVC can show (made before they were recorded): one run
+        return SeedGroup(named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0)
+    members, other_code = replicates.seed_group(found, target)
+    correct = []
+    for run in members:
+        predictions = named if run is target else load_predictions(root, run.rev)
+        check_same_test_set(named, predictions)
+        correct.append(predictions.predicted == predictions.actual)
+    names = tuple(named.revision if run is target else run.name for run in members)
+    return SeedGroup(named.revision, names, tuple(run.seed for run in members), np.array(correct), other_code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,3 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     except FashionlabError as err:
         print(f"fashionlab {args.command}: error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        queued = "; what was queued goes on (dvc queue status, dvc queue kill)" if args.command == "seeds" else ""
+        print(f"fashionlab {args.command}: error: interrupted by SIGINT{queued}", file=sys.stderr)
+        sys.exit(EXIT_CODES["SIGINT"])

@@ -1,12 +1,16 @@
-"""Seed replicates: runs that differ only in `seed`, grouped, with the spread a single run hides.
+"""Seed replicates: runs of the same code that differ only in `seed`, grouped, with the spread a single
+run hides.
 
 A run's test accuracy moves with the seed (the split, the initial weights, the data order), so one
 configuration is described by its group of seeds, not by one number (Bouthillier et al. 2021,
-"Accounting for variance in machine learning benchmarks").
+"Accounting for variance in machine learning benchmarks"). A configuration is the code and every
+parameter but `seed`: the code is the hashes of the Python files the stages depend on, as `dvc.lock`
+records them for each run, so commits or experiments with other code never join a group.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import subprocess
@@ -21,23 +25,46 @@ PARAMS = "params.yaml"
 SCORES = ("accuracy", "macro_f1")
 
 
+WORKSPACE = "workspace"
+
+
 @dataclass(frozen=True)
 class Run:
     name: str  # the experiment's name, or the commit's branch or short hash
     params: dict[str, object]  # params.yaml flattened to dotted keys
     scores: dict[str, float]  # test accuracy and macro F1
+    rev: str = ""  # the commit that holds the run's results, or "workspace"
+    code_files: tuple[tuple[str, str], ...] = ()  # (path, MD5) of each Python file the stages depend on
+
+    @property
+    def code(self) -> str:
+        """One hash for the code ("" where DVC lists no dependency)."""
+        return hashlib.sha256(json.dumps(self.code_files).encode()).hexdigest() if self.code_files else ""
+
+    @property
+    def seed(self) -> object:
+        return self.params.get("seed")
+
+    @property
+    def configuration(self) -> str:
+        """What a replicate must share: the code and every parameter but the seed."""
+        return json.dumps([self.code, {k: v for k, v in self.params.items() if k != "seed"}], sort_keys=True)
 
 
 def experiments_table(root: Path, all_commits: bool) -> list[dict]:
-    """`dvc exp show --json` (HEAD and its experiments, or every commit's), run in this environment."""
-    command = [sys.executable, "-m", "dvc", "exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
-    result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    """`dvc exp show --json` (HEAD and its experiments, or every commit's)."""
+    return json.loads(run_dvc(root, "exp", "show", "--json", *(["--all-commits"] if all_commits else [])))
+
+
+def run_dvc(root: Path, *args: str) -> str:
+    """A DVC command run in this environment; its failure is a one-line error with DVC's own message."""
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True)
     if result.returncode != 0:
         # DVC's own message is its first "ERROR: " line; a traceback may follow it.
         lines = result.stderr.strip().splitlines()
         reason = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), None)
-        raise RevisionError(f"{root}: dvc exp show failed: {reason or (lines or ['no message'])[-1]}")
-    return json.loads(result.stdout)
+        raise RevisionError(f"{root}: dvc {' '.join(args[:2])} failed: {reason or (lines or ['no message'])[-1]}")
+    return result.stdout
 
 
 def runs(table: list[dict]) -> tuple[list[Run], int]:
@@ -47,7 +74,7 @@ def runs(table: list[dict]) -> tuple[list[Run], int]:
     """
     found, skipped = [], 0
     for commit in table:
-        if commit.get("rev") == "workspace":
+        if commit.get("rev") == WORKSPACE:
             continue
         entries = [(commit.get("name") or commit["rev"][:7], commit, None)]
         for group in commit.get("experiments") or []:
@@ -62,36 +89,88 @@ def runs(table: list[dict]) -> tuple[list[Run], int]:
             if not finished or params is None or not all(isinstance(scores.get(key), int | float) for key in SCORES):
                 skipped += 1
                 continue
-            found.append(Run(name, _flatten(params), {key: float(scores[key]) for key in SCORES}))
+            found.append(_run(name, entry, params, scores))
     return found, skipped
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+def workspace_run(table: list[dict]) -> Run | None:
+    """The workspace row as a run, when it has parameters and test scores."""
+    for commit in table:
+        if commit.get("rev") != WORKSPACE:
+            continue
+        data = commit.get("data") or {}
+        params = ((data.get("params") or {}).get(PARAMS) or {}).get("data")
+        scores = ((data.get("metrics") or {}).get(EVAL) or {}).get("data") or {}
+        if params is not None and all(isinstance(scores.get(key), int | float) for key in SCORES):
+            return _run(WORKSPACE, commit, params, scores)
+    return None
+
+
+def pending(table: list[dict]) -> list[Run]:
+    """Queued and running experiments, with their parameters (their scores are not theirs yet)."""
+    found = []
+    for commit in table:
+        for group in commit.get("experiments") or []:
+            if (group.get("executor") or {}).get("state") in ("queued", "running"):
+                for exp in group.get("revs", []):
+                    params = (((exp.get("data") or {}).get("params") or {}).get(PARAMS) or {}).get("data") or {}
+                    found.append(_run(exp.get("name") or exp["rev"][:7], exp, params, {}))
+    return found
+
+
+def _run(name: str, entry: dict, params: dict, scores: dict) -> Run:
+    deps = (entry.get("data") or {}).get("deps") or {}
+    code = tuple(sorted((path, (dep or {}).get("hash")) for path, dep in deps.items() if path.endswith(".py")))
+    scores = {key: float(scores[key]) for key in SCORES if key in scores}
+    return Run(name, flatten(params), scores, entry.get("rev", ""), code)
+
+
+def seed_group(found: list[Run], target: Run) -> tuple[list[Run], int]:
+    """`target` and the runs of its configuration, a seed once, by seed; and how many runs with the same
+    parameters but other code were left out.
+
+    `target` keeps its own seed; another seed's newest run counts (`dvc exp show` lists the newest first).
+    """
+    members = {target.seed: target}
+    other_code = 0
+    for run in found:
+        if run.configuration == target.configuration:
+            members.setdefault(run.seed, run)
+        elif run.code != target.code and _without_seed(run) == _without_seed(target):
+            other_code += 1
+    return sorted(members.values(), key=lambda run: run.seed), other_code
+
+
+def _without_seed(run: Run) -> dict:
+    return {key: value for key, value in run.params.items() if key != "seed"}
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     flat = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
 
 
 def groups(found: list[Run]) -> list[dict]:
-    """One group per configuration (every parameter but `seed`), labelled by the parameters that set it apart.
+    """One group per configuration (the code and every parameter but `seed`), labelled by what sets it apart.
 
     A seed counts once per group, with its newest run (`dvc exp show` lists the newest first): the same
-    seed rerun, say on another commit, is a repeat, not a replicate, and would shrink the spread.
+    seed rerun, say on another commit of the same code, is a repeat, not a replicate, and would shrink the
+    spread.
     """
     by_config: dict[str, dict[object, Run]] = {}
     repeats: dict[str, int] = {}
     for run in found:
-        config = json.dumps({key: value for key, value in run.params.items() if key != "seed"}, sort_keys=True)
-        seeds = by_config.setdefault(config, {})
-        if run.params.get("seed") in seeds:
-            repeats[config] = repeats.get(config, 0) + 1
+        seeds = by_config.setdefault(run.configuration, {})
+        if run.seed in seeds:
+            repeats[run.configuration] = repeats.get(run.configuration, 0) + 1
         else:
-            seeds[run.params.get("seed")] = run
-    configs = [json.loads(key) for key in by_config]
+            seeds[run.seed] = run
+    configs = [{"code": code[:7], **params} for code, params in map(json.loads, by_config)]
     keys = sorted({key for config in configs for key in config})
     varying = [key for key in keys if len({json.dumps(config.get(key)) for config in configs}) > 1]
     summary = []
@@ -128,7 +207,7 @@ def _seeds(group: dict) -> str:
 
 
 def as_text(summary: list[dict], skipped: int) -> str:
-    lines = ["runs grouped by every parameter except seed; mean ± standard deviation (min–max)"]
+    lines = ["runs grouped by code and every parameter except seed; mean ± standard deviation (min–max)"]
     for group in summary:
         lines += [
             "",

@@ -1,0 +1,110 @@
+"""End to end: `fashionlab seeds` through the real DVC queue, `compare` on the groups it makes, and seeds
+run in another clone joining the group through a git remote (`dvc exp push` / `dvc exp pull`)."""
+
+import json
+import re
+
+import pytest
+import yaml
+
+from conftest import BIN, commit_all, project_copy, requires_debian_data, sh, tiny_params, write_params
+
+pytestmark = [pytest.mark.slow, requires_debian_data]
+
+
+def fashionlab(repo, *args, check=True):
+    return sh(repo, str(BIN / "fashionlab"), *args, check=check)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The tiny configuration run once (seed 42) and committed."""
+    repo = project_copy(tmp_path_factory.mktemp("project"))
+    params = tiny_params(train={"epochs": 1, "jit_compile": False})
+    write_params(repo / "params.yaml", params | {"train": params["train"] | {"steps_per_call": 1}})
+    commit_all(repo, "tiny project")
+    sh(repo, "dvc", "repro")
+    commit_all(repo, "seed 42")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def three_seeds(project):
+    return fashionlab(project, "seeds", "3", "--jobs", "2").stdout
+
+
+def test_seeds_queues_what_the_group_lacks_and_runs_it(project, three_seeds):
+    first, *done = three_seeds.splitlines()
+    assert first == (
+        "workspace's configuration has 1 seeds (42); queued seeds 1, 2; running 2 at a time "
+        "(`dvc queue status` shows them, `dvc queue kill` stops them)"
+    )
+    assert len(done) == 2 and all(
+        re.fullmatch(r"seed[12]-[0-9a-f]{7}: success \([12]/2, \d+:\d\d\)", line) for line in done
+    )
+    (group,) = json.loads(fashionlab(project, "replicates", "--format", "json").stdout)["groups"]
+    assert [run["seed"] for run in group["runs"]] == [1, 2, 42]
+
+
+def test_seeds_a_second_time_queues_nothing(project, three_seeds):
+    again = fashionlab(project, "seeds", "3")
+    assert again.stdout == "workspace's configuration already has 3 seeds (1, 2, 42): nothing to run\n"
+    assert "Queued" not in sh(project, "dvc", "queue", "status").stdout
+
+
+def test_seeds_for_an_experiment_take_its_parameters_and_compare_judges_the_configurations(project, three_seeds):
+    sh(project, "dvc", "exp", "run", "-n", "fast", "-S", "train.groups.upper.learning_rate=0.05")
+    sh(project, "git", "checkout", "--", ".")  # the workspace back to HEAD's parameters: the seeds need overrides
+    added = fashionlab(project, "seeds", "2", "fast").stdout
+    assert added.startswith("fast's configuration has 1 seeds (42); queued seed 1;")
+    shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
+    rates = {
+        exp["name"]: exp["data"]["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"]
+        for commit in shown
+        for group in commit.get("experiments") or []
+        for exp in group["revs"]
+    }
+    assert rates[added.splitlines()[1].split(":")[0]] == 0.05
+
+    result = json.loads(fashionlab(project, "compare", "HEAD", "fast", "--format", "json").stdout)
+    configuration = result["configuration"]
+    assert (configuration["a_seeds"], configuration["b_seeds"]) == ([1, 2, 42], [1, 42])
+    assert configuration["verdict"] in ("better", "worse", "equivalent", "undecided")
+    assert configuration["interval"]["low"] <= configuration["difference"] <= configuration["interval"]["high"]
+    assert 0 <= configuration["probability_of_improvement"]["value"] <= 1
+    assert configuration["rope"] == 0.002 and configuration["seeds_needed"] in (None, *range(2, 1001))
+    text = fashionlab(project, "compare", "HEAD", "fast").stdout
+    assert text.startswith("two configurations, each a group of seeds:")
+    assert "A  HEAD (" in text and "3 seeds (1, 2, 42)" in text and "B  fast (" in text and "2 seeds (1, 42)" in text
+    assert f"\nverdict: {configuration['verdict']}" in text.replace("B is better than A", "better").replace(
+        "B is worse than A", "worse"
+    )
+
+
+def test_seeds_pushed_from_another_clone_join_the_group(project, three_seeds, tmp_path):
+    remote = tmp_path / "remote.git"
+    sh(tmp_path, "git", "init", "-q", "--bare", str(remote))
+    sh(project, "git", "push", "-q", str(remote), "main")
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", "-b", "main", str(remote), str(clone))
+    sh(project, "dvc", "exp", "push", "--no-cache", str(remote), *_names(project, seeds=(1, 2)))
+
+    before = json.loads(fashionlab(clone, "compare", "HEAD", "HEAD", "--format", "json").stdout)
+    assert before["configuration"]["a_seeds"] == [42]
+    sh(clone, "dvc", "exp", "pull", "--no-cache", "origin", *_names(project, seeds=(1, 2)))
+    after = json.loads(fashionlab(clone, "compare", "HEAD", "HEAD", "--format", "json").stdout)
+    assert after["configuration"]["a_seeds"] == [1, 2, 42]
+
+
+def _names(repo, seeds):
+    """The experiments of HEAD's parameters with these seeds."""
+    head = yaml.safe_load(sh(repo, "git", "show", "HEAD:params.yaml").stdout)
+    shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
+    names = []
+    for commit in shown:
+        for group in commit.get("experiments") or []:
+            for exp in group["revs"]:
+                params = exp["data"]["params"]["params.yaml"]["data"]
+                if params["seed"] in seeds and {**params, "seed": head["seed"]} == head:
+                    names.append(exp["name"])
+    return names
