@@ -275,3 +275,31 @@ def test_replicates_when_dvc_cannot_list_the_experiments(repo):
         f"fashionlab replicates: error: {repo}: dvc exp show failed: configuration error - config file error: "
         "Parsing failed with several errors.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("compare", "--rope", "-0.001"), "argument --rope: expected a number >= 0 (0.002 is 0.2 points of accuracy)"),
+        (("compare", "--rope", "nan"), "argument --rope: expected a number >= 0 (0.002 is 0.2 points of accuracy)"),
+        (("compare", "--delta", "0"), "argument --delta: expected a number > 0 (0.002 is 0.2 points of accuracy)"),
+        (("compare", "--delta", "a lot"), "argument --delta: expected a number > 0 (0.002 is 0.2 points of accuracy)"),
+        (("seeds", "1"), "argument count: expected an integer >= 2"),
+        (("seeds", "many"), "argument count: expected an integer >= 2"),
+    ],
+    ids=["negative rope", "rope not a number", "zero delta", "delta not a number", "one seed", "seeds not a number"],
+)
+def test_bad_options_are_one_line(repo, args, message):
+    result = fashionlab(repo, *args)
+    command = args[0]
+    assert result.returncode == 2 and result.stdout == ""
+    value = args[-1]
+    assert result.stderr == f"fashionlab {command}: error: {message}, got {value} (see fashionlab {command} --help)\n"
+
+
+def test_seeds_for_a_revision_without_scores(repo):
+    result = fashionlab(repo, "seeds", "3", "HEAD")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "fashionlab seeds: error: HEAD: no test scores that DVC shows (run `dvc repro` and commit the results)\n"
+    )

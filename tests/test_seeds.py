@@ -46,6 +46,23 @@ def test_seeds_queues_what_the_group_lacks_and_runs_it(project, three_seeds):
     assert [run["seed"] for run in group["runs"]] == [1, 2, 42]
 
 
+def test_seeds_refuse_to_run_other_code_than_the_groups(project, three_seeds):
+    """The queue runs the workspace's code: edited code would make runs that do not belong to the group."""
+    stage = project / "stages" / "evaluate.py"
+    original = stage.read_text()
+    stage.write_text(original + "# edited\n")
+    try:
+        result = fashionlab(project, "seeds", "5", check=False)
+    finally:
+        stage.write_text(original)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "fashionlab seeds: error: stages/evaluate.py: differs from the code of workspace's runs, and new seeds would "
+        "run it: commit it, stash it, or name the revision whose code it is\n"
+    )
+    assert "Queued" not in sh(project, "dvc", "queue", "status").stdout
+
+
 def test_seeds_a_second_time_queues_nothing(project, three_seeds):
     again = fashionlab(project, "seeds", "3")
     assert again.stdout == "workspace's configuration already has 3 seeds (1, 2, 42): nothing to run\n"
@@ -72,7 +89,7 @@ def test_seeds_for_an_experiment_take_its_parameters_and_compare_judges_the_conf
     assert configuration["verdict"] in ("better", "worse", "equivalent", "undecided")
     assert configuration["interval"]["low"] <= configuration["difference"] <= configuration["interval"]["high"]
     assert 0 <= configuration["probability_of_improvement"]["value"] <= 1
-    assert configuration["rope"] == 0.002 and configuration["seeds_needed"] in (None, *range(2, 1001))
+    assert configuration["rope"] == 0.005 and configuration["seeds_needed"] in (None, *range(2, 1001))
     text = fashionlab(project, "compare", "HEAD", "fast").stdout
     assert text.startswith("two configurations, each a group of seeds:")
     assert "A  HEAD (" in text and "3 seeds (1, 2, 42)" in text and "B  fast (" in text and "2 seeds (1, 42)" in text

@@ -11,14 +11,10 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from fashionlab import comparison, replicates
-from fashionlab.comparison import SeedGroup
 from fashionlab.errors import FashionlabError
 from fashionlab.interrupts import EXIT_CODES
-from fashionlab.predictions import Predictions, check_same_test_set, load_predictions, project_root
-from fashionlab.replicates import Run
+from fashionlab.predictions import check_same_test_set, load_predictions, load_seed_group, project_root
 
 FORMATS = ("text", "markdown", "json")
 
@@ -65,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     seeds.add_argument("count", type=_integer(2), help="how many seeds the configuration should have (2 or more)")
     seeds.add_argument("rev", nargs="?", default=None, help="the revision (default: the workspace)")
     seeds.add_argument(
-        "-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per two CPU cores)"
+        "-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per CPU core)"
     )
     group = commands.add_parser(
         "replicates",
@@ -121,7 +117,7 @@ def run(args: argparse.Namespace) -> str:
         check_same_test_set(a, b)
         result = comparison.compare(a, b, resamples=args.resamples, seed=args.seed)
         found, _ = replicates.runs(table := replicates.experiments_table(root, all_commits=True))
-        group_a, group_b = (_seed_group(root, table, found, p, name) for p, name in ((a, args.a), (b, args.b)))
+        group_a, group_b = (load_seed_group(root, table, found, p) for p in (a, b))
         result["configuration"] = comparison.compare_configurations(
             group_a, group_b, rope=args.rope, delta=args.delta, resamples=args.resamples, seed=args.seed
         )
@@ -138,25 +134,6 @@ def run(args: argparse.Namespace) -> str:
         return json.dumps({"groups": summary, "skipped": skipped}, indent=2) + "\n"
     render = replicates.as_markdown if args.format == "markdown" else replicates.as_text
     return render(summary, skipped)
-
-
-def _seed_group(root, table: list[dict], found: list[Run], named: Predictions, revision: str | None) -> SeedGroup:
-    """The named revision's run and the runs of its configuration, with each run's test predictions."""
-    target = (
-        replicates.workspace_run(table)
-        if named.commit is None
-        else next((run for run in found if run.rev == named.commit), None)
-    )
-    if target is None:  # no parameters or scores DVC can show (made before they were recorded): one run
-        return SeedGroup(named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0)
-    members, other_code = replicates.seed_group(found, target)
-    correct = []
-    for run in members:
-        predictions = named if run is target else load_predictions(root, run.rev)
-        check_same_test_set(named, predictions)
-        correct.append(predictions.predicted == predictions.actual)
-    names = tuple(named.revision if run is target else run.name for run in members)
-    return SeedGroup(named.revision, names, tuple(run.seed for run in members), np.array(correct), other_code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,12 +4,10 @@ noise."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from fashionlab.predictions import Predictions
-from fashionlab.replicates import WORKSPACE
+from fashionlab.replicates import WORKSPACE, SeedGroup
 from fashionlab.significance import (
     LEVEL,
     MAX_SEEDS,
@@ -197,19 +195,8 @@ def as_markdown(result: dict) -> str:
 
 # --- configurations: a group of seeds per side ---------------------------------------------------------
 
-ROPE = 0.002  # README, "Is it really better?": why 0.2 points
-DELTA = 0.002
-
-
-@dataclass(frozen=True)
-class SeedGroup:
-    """One side of a comparison of configurations: its runs, and which test images each got right."""
-
-    revision: str  # as the user named it
-    names: tuple[str, ...]  # each run's experiment or commit name
-    seeds: tuple[int, ...]
-    correct: np.ndarray  # runs × test images
-    other_code: int  # runs with the same parameters but other code, left out
+ROPE = 0.005  # README, "Is it really better?": why half a point
+DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters from none
 
 
 def compare_configurations(

@@ -19,6 +19,7 @@ from dvc.exceptions import DvcException, NotDvcRepoError, PathMissingError
 
 from fashionlab.datasets import DATASETS
 from fashionlab.errors import RevisionError
+from fashionlab.replicates import Run, SeedGroup, seed_group, workspace_run
 
 PREDICTIONS = "metrics/confusion.csv"
 DATASET = "metrics/dataset.json"
@@ -151,3 +152,22 @@ def _rows(where: str, reader, class_names: tuple[str, ...], count: int) -> tuple
     if rows != count:
         raise RevisionError(f"{where}: expected {count} rows (one per test image), got {rows}")
     return actual, predicted
+
+
+def load_seed_group(root: Path, table: list[dict], found: list[Run], named: Predictions) -> SeedGroup:
+    """`named`'s run and the runs of its configuration (`replicates.seed_group`), with each one's test predictions.
+
+    `table` and `found` are `dvc exp show`'s table and its finished runs. A revision whose parameters or
+    scores DVC cannot show (made before they were recorded) is a group of one run, with no seed.
+    """
+    target = workspace_run(table) if named.commit is None else next((r for r in found if r.rev == named.commit), None)
+    if target is None:
+        return SeedGroup(named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0)
+    members, other_code = seed_group(found, target)
+    correct = []
+    for run in members:
+        predictions = named if run is target else load_predictions(root, run.rev)
+        check_same_test_set(named, predictions)
+        correct.append(predictions.predicted == predictions.actual)
+    names = tuple(named.revision if run is target else run.name for run in members)
+    return SeedGroup(named.revision, names, tuple(run.seed for run in members), np.array(correct), other_code)

@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from fashionlab.errors import RevisionError
 
 EVAL = "metrics/eval.json"
@@ -236,3 +238,14 @@ def as_markdown(summary: list[dict], skipped: int) -> str:
     if skipped:
         lines += ["", f"{_count(skipped, 'run')} left out: queued, running, failed, or without test scores."]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SeedGroup:
+    """One side of a comparison of configurations: its runs, and which test images each got right."""
+
+    revision: str  # as the user named it
+    names: tuple[str, ...]  # each run's experiment or commit name
+    seeds: tuple[int | None, ...]  # None: a run whose parameters were not recorded
+    correct: np.ndarray  # runs × test images
+    other_code: int  # runs with the same parameters but other code, left out
