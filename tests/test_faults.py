@@ -39,7 +39,7 @@ from conftest import (
     write_params,
 )
 
-pytestmark = requires_debian_data
+pytestmark = [pytest.mark.slow, requires_debian_data]
 
 FAULTS = ROOT / "tests" / "fault_injection"
 ERRNOS = ("ENOSPC", "EACCES", "EPERM", "EROFS")  # taken in turn, one per write site

@@ -231,9 +231,12 @@ def test_compare_two_commits_and_an_experiment(repo, two_epochs, fast_upper):
     experiment = json.loads(fashionlab(repo, "compare", "HEAD", "fast-upper", "--format", "json"))
     workspace = json.loads(fashionlab(repo, "compare", "--format", "json"))  # the experiment is applied there
     assert experiment["b"]["revision"] == "fast-upper" and experiment["b"]["commit"] != experiment["a"]["commit"]
-    assert {key: value for key, value in experiment.items() if key != "b"} == {
-        key: value for key, value in workspace.items() if key != "b"
+    assert {key: value for key, value in experiment.items() if key not in ("b", "configuration")} == {
+        key: value for key, value in workspace.items() if key not in ("b", "configuration")
     }
+    # One seed on each side: the same runs, named by the revision the user gave.
+    assert experiment["configuration"]["b_runs"][0] == {**workspace["configuration"]["b_runs"][0], "name": "fast-upper"}
+    assert experiment["configuration"]["verdict"] is None
     assert snapshot(repo / "metrics") == before
 
 

@@ -60,9 +60,7 @@ def parser() -> argparse.ArgumentParser:
     )
     seeds.add_argument("count", type=_integer(2), help="how many seeds the configuration should have (2 or more)")
     seeds.add_argument("rev", nargs="?", default=None, help="the revision (default: the workspace)")
-    seeds.add_argument(
-        "-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per CPU core)"
-    )
+    seeds.add_argument("-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per CPU core)")
     group = commands.add_parser(
         "replicates",
         help="group runs that differ only in seed",

@@ -75,9 +75,7 @@ def _stage(destination: Path, content: Content) -> Path:
         try:
             with os.fdopen(fd, "wb") as stream:
                 os.fchmod(stream.fileno(), mode & 0o666)  # mkstemp creates 0600; give the usual permissions
-                stream.write(content)
-                stream.flush()
-                os.fsync(stream.fileno())  # on disk before the rename, or a power cut could leave it empty
+                _write_synced(stream, content)
         except BaseException:
             _remove(temporary)
             raise
@@ -86,11 +84,19 @@ def _stage(destination: Path, content: Content) -> Path:
     try:
         os.chmod(temporary, mode)
         for name, data in content.items():
-            (temporary / name).write_bytes(data)
+            with open(temporary / name, "xb") as stream:
+                _write_synced(stream, data)
     except BaseException:
         _remove(temporary)
         raise
     return temporary
+
+
+def _write_synced(stream, data: bytes) -> None:
+    """On disk before the rename: otherwise a power cut soon after could leave the renamed file empty."""
+    stream.write(data)
+    stream.flush()
+    os.fsync(stream.fileno())
 
 
 def _swap_in(staged: list[tuple[Path, Path]]) -> None:
