@@ -240,13 +240,20 @@ def test_compare_two_commits_and_an_experiment(repo, two_epochs, fast_upper):
     assert snapshot(repo / "metrics") == before
 
 
-def test_plots_show_writes_html(repo, first_run):
+def test_plots_show_draws_exactly_the_intended_plots(repo, first_run):
+    """No CSV drawn a second time by itself with DVC's default template (as when declared as a stage plot)."""
+    shown = json.loads(sh(repo, "dvc", "plots", "show", "--json").stdout)["data"]
+    mistakes = {f"metrics/mistakes/{p.name}" for p in (repo / "metrics" / "mistakes").iterdir()}
+    assert len(mistakes) == 10 and set(shown) == {"loss", "accuracy", "confusion", "per_class_f1"} | mistakes
+    confusion = json.loads(sh(repo, "dvc", "plots", "show", "--show-vega", "confusion").stdout)
+    layers = confusion["spec"]["layer"]
+    assert layers[0]["encoding"]["color"]["field"] == "mistakes"  # the diagonal does not take the colour scale
+    assert confusion["spec"]["encoding"]["y"]["title"] == "true class"
     out = sh(repo, "dvc", "plots", "show", "-o", "plots_html")
     html = (repo / "plots_html" / "index.html").read_text()
     assert "index.html" in out.stdout
     for name in ("loss", "accuracy", "confusion"):
         assert name in html
-    assert "vega" in html
 
 
 def test_queued_seed_sweep_runs_in_parallel_and_groups_as_replicates(repo, fast_upper):
