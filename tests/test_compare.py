@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import save_split
 from fashionlab.comparison import compare
 from fashionlab.datasets import FASHION_MNIST
+from fashionlab.mistakes import file_name
 from fashionlab.predictions import Predictions
 from fashionlab.significance import mcnemar_exact_p, paired_bootstrap_interval
 
@@ -153,8 +155,8 @@ def test_compare_defaults_to_head_against_the_workspace_without_touching_it(repo
     assert {p: p.read_bytes() for p in (repo / "metrics").iterdir()} == before
 
 
-def expect_one_line(result, message):
-    assert result.returncode == 2
+def expect_one_line(result, message, status=2):
+    assert result.returncode == status
     assert result.stdout == "" and "Traceback" not in result.stderr
     assert result.stderr == f"fashionlab compare: error: {message}\n"
 
@@ -303,3 +305,31 @@ def test_seeds_for_a_revision_without_scores(repo):
     assert result.stderr == (
         "fashionlab seeds: error: HEAD: no test scores that DVC shows (run `dvc repro` and commit the results)\n"
     )
+
+
+def test_compare_draws_the_images_b_fixed_and_broke(repo):
+    """A was wrong on images 0-5 (one of each of the first six classes), B fixes them and breaks image 19."""
+    save_split(repo / "data" / "prepared", "test", np.full((20, 28, 28), 90, np.uint8), ACTUAL.astype(np.uint8))
+    result = fashionlab(repo, "compare", "HEAD~1", "HEAD", "--images", "changes", "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    fixed = [f"fixed-{file_name(name)}" for name in NAMES[:6]]
+    assert sorted(p.name for p in (repo / "changes").iterdir()) == sorted(["broken-ankle-boot.png", *fixed])
+    assert "\n**The test images B broke** (A's and B's prediction under each):\n\n" in result.stdout
+    assert "![broken-ankle-boot.png](changes/broken-ankle-boot.png)" in result.stdout
+    assert all(f"![{name}](changes/{name})" in result.stdout for name in fixed)
+    text = fashionlab(repo, "compare", "HEAD~1", "HEAD", "--images", "changes").stdout
+    assert text.endswith("pictures of the images B fixed and broke, per true class: 7 files in changes\n")
+
+
+def test_compare_images_need_the_test_images_the_revisions_scored(repo):
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD~1", "HEAD", "--images", "changes"),
+        f"{repo}/data/prepared/test.npz: file not found (run the prepare stage: dvc repro prepare)",
+        status=1,
+    )
+    save_split(repo / "data" / "prepared", "test", np.zeros((20, 28, 28), np.uint8), np.zeros(20, np.uint8))
+    expect_one_line(
+        fashionlab(repo, "compare", "HEAD~1", "HEAD", "--images", "changes"),
+        f"{repo}/data/prepared/test.npz: not the test images the revisions scored (run `dvc repro prepare` first)",
+    )
+    assert not (repo / "changes").exists()

@@ -10,11 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from fashionlab import comparison, replicates
-from fashionlab.errors import FashionlabError
+from fashionlab.data import load_split
+from fashionlab.errors import FashionlabError, RevisionError
 from fashionlab.interrupts import EXIT_CODES
-from fashionlab.predictions import check_same_test_set, load_predictions, load_seed_group, project_root
+from fashionlab.mistakes import change_grids
+from fashionlab.outputs import write_files
+from fashionlab.predictions import Predictions, check_same_test_set, load_predictions, load_seed_group, project_root
 
 FORMATS = ("text", "markdown", "json")
 
@@ -50,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--resamples", type=_integer(1), default=10_000, help="bootstrap resamples (default: 10000)")
     compare.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default: 0)")
     compare.add_argument("--format", choices=FORMATS, default="text")
+    compare.add_argument(
+        "--images",
+        metavar="DIR",
+        type=Path,
+        help="also draw the test images B fixed and broke, per true class, into DIR (fixed-CLASS.png, "
+        "broken-CLASS.png; linked from --format markdown); needs the workspace's data/prepared/test.npz",
+    )
     seeds = commands.add_parser(
         "seeds",
         help="give a configuration N seeds",
@@ -119,6 +132,8 @@ def run(args: argparse.Namespace) -> str:
         result["configuration"] = comparison.compare_configurations(
             group_a, group_b, rope=args.rope, delta=args.delta, resamples=args.resamples, seed=args.seed
         )
+        if args.images is not None:
+            result["images"] = _draw_changes(root, a, b, args.images)
         render = {"text": comparison.as_text, "markdown": comparison.as_markdown}.get(args.format)
         return render(result) if render else json.dumps(result, indent=2) + "\n"
     if args.command == "seeds":
@@ -132,6 +147,17 @@ def run(args: argparse.Namespace) -> str:
         return json.dumps({"groups": summary, "skipped": skipped}, indent=2) + "\n"
     render = replicates.as_markdown if args.format == "markdown" else replicates.as_text
     return render(summary, skipped)
+
+
+def _draw_changes(root: Path, a: Predictions, b: Predictions, folder: Path) -> dict:
+    """Write the pictures of what B fixed and broke into `folder`; {"folder", "files"} for the report."""
+    test = root / "data" / "prepared" / "test.npz"
+    images, labels = load_split(test)
+    if len(labels) != len(a.actual) or np.any(labels != a.actual):
+        raise RevisionError(f"{test}: not the test images the revisions scored (run `dvc repro prepare` first)")
+    grids = change_grids(images, a.actual, a.predicted, b.predicted, a.class_names)
+    write_files({folder / name: data for name, data in grids.items()})
+    return {"folder": str(folder), "files": sorted(grids)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -86,8 +86,29 @@ def as_text(result: dict) -> str:
         *(f"{r['class']:<{width}}  {r['a']:.4f}  {r['b']:.4f}  {r['change']:+.4f}" for r in result["recall"]),
         "",
         f"verdict on these two models: {verdict_line(result)}",
+        *_pictures_text(result.get("images")),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pictures_text(images: dict | None) -> list[str]:
+    if images is None:
+        return []
+    return [
+        f"pictures of the images B fixed and broke, per true class: {len(images['files'])} files in {images['folder']}"
+    ]
+
+
+def _pictures_markdown(images: dict | None) -> list[str]:
+    """A heading per kind, then each class's picture, linked where the report will be read beside them."""
+    if images is None:
+        return []
+    lines = []
+    for kind, heading in (("fixed", "The test images B fixed"), ("broken", "The test images B broke")):
+        files = [name for name in images["files"] if name.startswith(kind + "-")]
+        lines += ["", f"**{heading}** (A's and B's prediction under each):", ""]
+        lines += [f"![{name}]({images['folder']}/{name})" for name in files] or ["none"]
+    return lines
 
 
 def _configuration_text(result: dict, c: dict) -> list[str]:
@@ -189,6 +210,7 @@ def as_markdown(result: dict) -> str:
         f"**These two models: {verdict_line(result)}**: of {result['test_images']} test images, B fixed "
         f"{result['fixed']} and broke {result['broken']} (paired bootstrap, {interval['resamples']} resamples, "
         f"seed {interval['seed']}; the seeds' noise not included).",
+        *_pictures_markdown(result.get("images")),
     ]
     return "\n".join(lines) + "\n"
 
