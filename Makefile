@@ -13,6 +13,8 @@ VENV := .venv
 # One stamp per interpreter version and build: naming another rebuilds what differs.
 STAMP := $(VENV)/.installed-$(PYTHON_VERSION)-$(TF)
 DEBIAN_DATASET := /usr/share/datasets/fashion-mnist
+# The page `dvc plots` fills in (.dvc/config), with Vega inline: charts that draw without internet.
+OFFLINE_PLOTS := .dvc/plots/offline.html
 # DVC stages call `python`; make them use the project's environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # uv installs into the interpreter PYTHON names; it never downloads one. It compiles the bytecode at install
@@ -22,10 +24,10 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: repro test lint bench dataset install lock clean params-docs pythons
 
-repro: $(STAMP) dataset
+repro: $(STAMP) $(OFFLINE_PLOTS) dataset
 	dvc repro
 
-test: $(STAMP) dataset
+test: $(STAMP) $(OFFLINE_PLOTS) dataset
 	ruff check .
 	ruff format --check .
 	pytest
@@ -58,6 +60,9 @@ $(STAMP): pyproject.toml uv.lock Makefile
 	$(VENV)/bin/uv sync --quiet --locked --compile-bytecode --extra $(TF)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+$(OFFLINE_PLOTS): $(STAMP)
+	$(VENV)/bin/python -m fashionlab.offline_plots $@
 
 # The supported interpreters that run here, newest first (CI runs the suite on one and the README on another).
 pythons:

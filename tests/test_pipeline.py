@@ -8,6 +8,7 @@ experiments with (`dvc metrics diff`, `dvc exp run` / `exp show`, `dvc plots sho
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,6 +286,44 @@ def test_queued_seed_sweep_runs_in_parallel_and_groups_as_replicates(repo, fast_
     assert default["accuracy"]["mean"] == pytest.approx(sum(accuracy[seed, 0.01] for seed in (1, 2, 42)) / 3)
     assert [(run["name"], run["seed"]) for run in fast["runs"]] == [("fast-upper", 42)]
     assert fast["accuracy"]["sd"] is None and summary["skipped"] == 0
+
+
+requires_chromium = pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed (.ci/run installs it): the offline charts are checked in a browser",
+)
+
+
+def charts_drawn(page: Path, profile: Path) -> list[int]:
+    """Load `page` in headless Chromium with every host name unresolvable (no internet), let its scripts
+    run, and count the marks (paths, text, rectangles) each Vega chart drew."""
+    result = subprocess.run(
+        [
+            "chromium",
+            *("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"),
+            *("--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"),
+            *("--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    charts = re.findall(r'<svg[^>]*class="marks".*?</svg>', result.stdout, re.S)
+    return [len(re.findall(r"<(?:path|text|rect)\b", chart)) for chart in charts]
+
+
+@requires_chromium
+def test_plots_draw_without_internet(repo, first_run, tmp_path):
+    """The project's page carries Vega: the four charts are drawn with no network; DVC's own page, which
+    loads Vega from a CDN, draws none (the control)."""
+    sh(repo, "dvc", "plots", "show", "-o", "offline_plots")
+    drawn = charts_drawn(repo / "offline_plots" / "index.html", tmp_path / "profile")
+    assert len(drawn) == 4 and min(drawn) > 20, drawn
+    from dvc_render.html import PAGE_HTML
+
+    (tmp_path / "cdn.html").write_text(PAGE_HTML)
+    sh(repo, "dvc", "plots", "show", "--html-template", str(tmp_path / "cdn.html"), "-o", "cdn_plots")
+    assert charts_drawn(repo / "cdn_plots" / "index.html", tmp_path / "profile") == []
 
 
 def test_remote_push_then_fresh_clone_pull_has_nothing_to_reproduce(repo, first_run, tmp_path):
