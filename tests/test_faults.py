@@ -30,12 +30,11 @@ from conftest import (
     ENV,
     ROOT,
     STAGE_ENV,
-    commit_all,
-    project_copy,
+    quickest_params,
     requires_debian_data,
+    run_project,
     run_stage,
     sh,
-    tiny_params,
     write_params,
 )
 
@@ -75,8 +74,7 @@ def stage(name: str, workspace: Path, fault: dict[str, str] | None = None, **kwa
 def workspace(tmp_path_factory) -> Path:
     """Every stage run once on a tiny configuration: the 'previous outputs' each fault must leave alone."""
     folder = tmp_path_factory.mktemp("workspace")
-    params = tiny_params(data={"source": str(DEBIAN_DIR)}, train={"epochs": 1, "jit_compile": False})
-    write_params(folder / "params.yaml", params | {"train": params["train"] | {"steps_per_call": 1}})
+    write_params(folder / "params.yaml", quickest_params(data={"source": str(DEBIAN_DIR)}))
     for name in STAGES:
         result = stage(name, folder)
         assert result.returncode == 0, result.stderr
@@ -268,14 +266,7 @@ def test_a_signal_while_tensorflow_imports_is_one_line(name, workspace):
 
 @pytest.fixture(scope="module")
 def dvc_project(tmp_path_factory) -> Path:
-    """A DVC project of the tiny configuration, run once and committed."""
-    repo = project_copy(tmp_path_factory.mktemp("project"))
-    params = tiny_params(train={"epochs": 1, "jit_compile": False})
-    write_params(repo / "params.yaml", params | {"train": params["train"] | {"steps_per_call": 1}})
-    commit_all(repo, "tiny project")
-    sh(repo, "dvc", "repro")
-    commit_all(repo, "first run")
-    return repo
+    return run_project(tmp_path_factory.mktemp("project"))
 
 
 def results(repo: Path) -> dict[str, bytes | None]:

@@ -3,11 +3,13 @@ run in another clone joining the group through a git remote (`dvc exp push` / `d
 
 import json
 import re
+import subprocess
+import time
 
 import pytest
 import yaml
 
-from conftest import BIN, commit_all, project_copy, requires_debian_data, sh, tiny_params, write_params
+from conftest import BIN, ENV, requires_debian_data, run_project, sh
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 
@@ -18,30 +20,32 @@ def fashionlab(repo, *args, check=True):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The tiny configuration run once (seed 42) and committed."""
-    repo = project_copy(tmp_path_factory.mktemp("project"))
-    params = tiny_params(train={"epochs": 1, "jit_compile": False})
-    write_params(repo / "params.yaml", params | {"train": params["train"] | {"steps_per_call": 1}})
-    commit_all(repo, "tiny project")
-    sh(repo, "dvc", "repro")
-    commit_all(repo, "seed 42")
-    return repo
+    return run_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
 def three_seeds(project):
-    return fashionlab(project, "seeds", "3", "--jobs", "2").stdout
+    """`fashionlab seeds 3`, one run at a time: each line with the second it arrived at."""
+    command = subprocess.Popen(
+        [str(BIN / "fashionlab"), "seeds", "3", "--jobs", "1"], cwd=project, env=ENV, stdout=subprocess.PIPE, text=True
+    )
+    start, lines = time.monotonic(), []
+    for line in command.stdout:
+        lines.append((time.monotonic() - start, line.rstrip("\n")))
+    assert command.wait() == 0
+    return lines, time.monotonic() - start
 
 
-def test_seeds_queues_what_the_group_lacks_and_runs_it(project, three_seeds):
-    first, *done = three_seeds.splitlines()
+def test_seeds_queues_what_the_group_lacks_and_reports_each_run_as_it_ends(project, three_seeds):
+    lines, total = three_seeds
+    (_, first), *done = lines
     assert first == (
-        "workspace's configuration has 1 seeds (42); queued seeds 1, 2; running 2 at a time "
+        "workspace's configuration has 1 seeds (42); queued seeds 1, 2; running 1 at a time "
         "(`dvc queue status` shows them, `dvc queue kill` stops them)"
     )
-    assert len(done) == 2 and all(
-        re.fullmatch(r"seed[12]-[0-9a-f]{7}: success \([12]/2, \d+:\d\d\)", line) for line in done
-    )
+    pattern = r"seed[12]-[0-9a-f]{7}: success \(([12])/2, \d+:\d\d\)"
+    assert [re.fullmatch(pattern, line)[1] for _, line in done] == ["1", "2"]
+    assert total - done[0][0] > 3  # the first run was reported while the second still ran
     (group,) = json.loads(fashionlab(project, "replicates", "--format", "json").stdout)["groups"]
     assert [run["seed"] for run in group["runs"]] == [1, 2, 42]
 
