@@ -2,8 +2,9 @@
 
 DVC's own page loads Vega, Vega-Lite and vega-embed from a CDN, so on a machine without internet (a
 cluster node, a plane, CI) every chart stays blank. This page carries the three libraries inside it, as the
-bundle vl-convert-python ships (the versions uv.lock pins); `.dvc/config` points `plots.html_template`
-at it and `make` writes it: `python -m fashionlab.offline_plots [PATH]`.
+bundle vl-convert-python ships (the versions uv.lock pins). `.dvc/config` points `plots.html_template` at
+it, and it is committed, so a fresh clone draws offline before anything is generated; `make plots-page`
+writes it again after the pin changes, and a test fails while it differs from what this module makes.
 """
 
 from __future__ import annotations
