@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from fashionlab.predictions import Predictions
-from fashionlab.replicates import WORKSPACE, SeedGroup
+from fashionlab.replicates import WORKSPACE, SeedGroup, spread
 from fashionlab.significance import (
     LEVEL,
     MAX_SEEDS,
@@ -232,8 +232,8 @@ def compare_configurations(
         "a_runs": _runs(a, accuracy_a),
         "b_runs": _runs(b, accuracy_b),
         "other_code_left_out": {"a": a.other_code, "b": b.other_code},
-        "a_accuracy": _spread(accuracy_a),
-        "b_accuracy": _spread(accuracy_b),
+        "a_accuracy": spread(accuracy_a.tolist()),
+        "b_accuracy": spread(accuracy_b.tolist()),
         "rope": rope,
         "delta": delta,
         "spread": {"a": _sources(a.correct), "b": _sources(b.correct)},
@@ -279,11 +279,6 @@ def _runs(group: SeedGroup, accuracy: np.ndarray) -> list[dict]:
         {"name": name, "seed": seed, "accuracy": float(value)}
         for name, seed, value in zip(group.names, group.seeds, accuracy, strict=True)
     ]
-
-
-def _spread(accuracy: np.ndarray) -> dict:
-    sd = float(np.std(accuracy, ddof=1)) if len(accuracy) > 1 else None
-    return {"mean": float(accuracy.mean()), "sd": sd, "min": float(accuracy.min()), "max": float(accuracy.max())}
 
 
 def _sources(correct: np.ndarray) -> dict | None:

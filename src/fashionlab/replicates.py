@@ -183,13 +183,13 @@ def groups(found: list[Run]) -> list[dict]:
                 "configuration": ", ".join(f"{k}={json.dumps(config.get(k))}" for k in varying) or "same parameters",
                 "runs": [{"name": run.name, "seed": run.params.get("seed"), **run.scores} for run in members],
                 "repeated_seeds": repeats.get(key, 0),
-                **{score: _spread([run.scores[score] for run in members]) for score in SCORES},
+                **{score: spread([run.scores[score] for run in members]) for score in SCORES},
             }
         )
     return summary
 
 
-def _spread(values: list[float]) -> dict:
+def spread(values: list[float]) -> dict:
     """Mean, sample standard deviation (None for a single run) and range."""
     sd = statistics.stdev(values) if len(values) > 1 else None
     return {"mean": statistics.fmean(values), "sd": sd, "min": min(values), "max": max(values)}
