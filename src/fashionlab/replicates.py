@@ -48,9 +48,13 @@ class Run:
         return self.params.get("seed")
 
     @property
+    def params_but_seed(self) -> dict[str, object]:
+        return {key: value for key, value in self.params.items() if key != "seed"}
+
+    @property
     def configuration(self) -> str:
         """What a replicate must share: the code and every parameter but the seed."""
-        return json.dumps([self.code, {k: v for k, v in self.params.items() if k != "seed"}], sort_keys=True)
+        return json.dumps([self.code, self.params_but_seed], sort_keys=True)
 
 
 def experiments_table(root: Path, all_commits: bool) -> list[dict]:
@@ -83,48 +87,47 @@ def runs(table: list[dict]) -> tuple[list[Run], int]:
             state = (group.get("executor") or {}).get("state")
             entries += [(exp.get("name") or exp["rev"][:7], exp, state) for exp in group.get("revs", [])]
         for name, entry, state in entries:
-            data = entry.get("data") or {}
-            params = ((data.get("params") or {}).get(PARAMS) or {}).get("data")
-            scores = ((data.get("metrics") or {}).get(EVAL) or {}).get("data") or {}
+            run = _run(name, entry)
             # A queued or running experiment shows its baseline's metrics until it has its own.
-            finished = state in (None, "success")
-            if not finished or params is None or not all(isinstance(scores.get(key), int | float) for key in SCORES):
+            if state not in (None, "success") or not _scored(run):
                 skipped += 1
                 continue
-            found.append(_run(name, entry, params, scores))
+            found.append(run)
     return found, skipped
 
 
 def workspace_run(table: list[dict]) -> Run | None:
     """The workspace row as a run, when it has parameters and test scores."""
     for commit in table:
-        if commit.get("rev") != WORKSPACE:
-            continue
-        data = commit.get("data") or {}
-        params = ((data.get("params") or {}).get(PARAMS) or {}).get("data")
-        scores = ((data.get("metrics") or {}).get(EVAL) or {}).get("data") or {}
-        if params is not None and all(isinstance(scores.get(key), int | float) for key in SCORES):
-            return _run(WORKSPACE, commit, params, scores)
+        if commit.get("rev") == WORKSPACE and _scored(run := _run(WORKSPACE, commit)):
+            return run
     return None
 
 
 def pending(table: list[dict]) -> list[Run]:
     """Queued and running experiments, with their parameters (their scores are not theirs yet)."""
-    found = []
-    for commit in table:
-        for group in commit.get("experiments") or []:
-            if (group.get("executor") or {}).get("state") in ("queued", "running"):
-                for exp in group.get("revs", []):
-                    params = (((exp.get("data") or {}).get("params") or {}).get(PARAMS) or {}).get("data") or {}
-                    found.append(_run(exp.get("name") or exp["rev"][:7], exp, params, {}))
-    return found
+    return [
+        _run(exp.get("name") or exp["rev"][:7], exp)
+        for commit in table
+        for group in commit.get("experiments") or []
+        if (group.get("executor") or {}).get("state") in ("queued", "running")
+        for exp in group.get("revs", [])
+    ]
 
 
-def _run(name: str, entry: dict, params: dict, scores: dict) -> Run:
-    deps = (entry.get("data") or {}).get("deps") or {}
+def _run(name: str, entry: dict) -> Run:
+    """A row of `dvc exp show --json`: its parameters, the test scores it shows, and its code."""
+    data = entry.get("data") or {}
+    params = ((data.get("params") or {}).get(PARAMS) or {}).get("data") or {}
+    shown = ((data.get("metrics") or {}).get(EVAL) or {}).get("data") or {}
+    scores = {key: float(value) for key in SCORES if isinstance(value := shown.get(key), int | float)}
+    deps = data.get("deps") or {}
     code = tuple(sorted((path, (dep or {}).get("hash")) for path, dep in deps.items() if path.endswith(".py")))
-    scores = {key: float(scores[key]) for key in SCORES if key in scores}
     return Run(name, flatten(params), scores, entry.get("rev", ""), code)
+
+
+def _scored(run: Run) -> bool:
+    return bool(run.params) and len(run.scores) == len(SCORES)
 
 
 def seed_group(found: list[Run], target: Run) -> tuple[list[Run], int]:
@@ -138,13 +141,9 @@ def seed_group(found: list[Run], target: Run) -> tuple[list[Run], int]:
     for run in found:
         if run.configuration == target.configuration:
             members.setdefault(run.seed, run)
-        elif run.code != target.code and _without_seed(run) == _without_seed(target):
+        elif run.code != target.code and run.params_but_seed == target.params_but_seed:
             other_code += 1
     return sorted(members.values(), key=lambda run: run.seed), other_code
-
-
-def _without_seed(run: Run) -> dict:
-    return {key: value for key, value in run.params.items() if key != "seed"}
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, object]:

@@ -36,7 +36,7 @@ POLL_SECONDS = 2.0
 
 
 def default_jobs(missing: int) -> int:
-    """Runs at once: one per core. On 2 cores, 2 at a time took 29 s per seed against 36 s one at a time
+    """Runs at once: one per core. On 2 cores, 2 at a time took 26.5 s per seed against 36.0 s one at a time
     (README: Is it really better?): a run leaves a core idle while it starts, imports, loads and writes."""
     return max(1, min(missing, os.cpu_count() or 1))
 
