@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # and test process compiled TensorFlow's modules anew (import 6.4 s instead of 2.3-2.9 s; CI twice as long).
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: repro test lint bench dataset install lock clean params-docs plots-page pythons
+.PHONY: repro test lint bench dataset install lock clean docs plots-page pythons
 
 repro: $(STAMP) dataset
 	dvc repro
@@ -30,7 +30,8 @@ test: $(STAMP) dataset
 	ruff format --check .
 	pytest
 
-# Speed and cost measurements (a few minutes); results go to benchmarks/*.json, summarised in the README.
+# Speed and cost measurements (a few minutes); results go to benchmarks/*.json, explained in
+# docs/explanation/performance.md.
 bench: $(STAMP) dataset
 	dvc repro prepare
 	python benchmarks/train_speed.py
@@ -77,9 +78,11 @@ dataset:
 		echo "note: $(DEBIAN_DATASET) not found; the prepare stage will download the dataset"; \
 	fi
 
-# Regenerate params.schema.json and the README's parameter table after changing src/fashionlab/params.py.
-params-docs: $(STAMP)
-	python -m fashionlab.params
+# Regenerate params.schema.json and the generated parts of docs/reference (the parameter table, the command
+# reference) after changing src/fashionlab/params.py, params.yaml or the fashionlab parser; a test fails while
+# they are stale.
+docs: $(STAMP)
+	python -m fashionlab.reference_docs
 
 # Re-resolve uv.lock after changing pyproject.toml: every supported Python and platform at once.
 lock: $(STAMP)

@@ -1,4 +1,4 @@
-"""The calibration of `compare` on configurations, measured on real seeds (README: Is it really better?).
+"""The calibration of `compare` on configurations, measured on real seeds (docs/explanation/statistics.md).
 
 `benchmarks/calibration.py` trained the runs and committed their per-image results; these tests hold the
 committed figures to the 5% the 95% interval promises, and recompute one of them with today's statistics,

@@ -46,7 +46,7 @@ def test_mirrored_two_replicas_match_one_device(single, tmp_path):
     _finish(_run("mirrored", tmp_path / "mirrored.npz", "--cpus", "2", "--jit", "--steps-per-call", "4"))
     mirrored = np.load(tmp_path / "mirrored.npz")
     assert int(single["replicas"]) == 1 and int(mirrored["replicas"]) == 2
-    # one step per call under a strategy (README, Scaling out), several without: the same training
+    # one step per call under a strategy (docs/how-to/train-on-several-machines.md), several without: the same training
     assert int(single["steps_per_call"]) == 4 and int(mirrored["steps_per_call"]) == 1
     # the global batch (64) is split 32 + 32, yet every step's loss and the final weights agree
     np.testing.assert_allclose(mirrored["running_loss"], single["running_loss"], rtol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT, default_params, snapshot, write_params
 from fashionlab.errors import ParamsError
-from fashionlab.params import SCHEMA_FILE, json_schema, load_params, parameter_table, parse_params
+from fashionlab.params import SCHEMA_FILE, json_schema, load_params, parse_params
 
 
 def test_default_params_load_into_typed_objects():
@@ -162,7 +162,7 @@ def test_top_level_not_a_mapping():
 
 
 def test_params_schema_json_is_the_one_the_models_generate():
-    """Stale after a change to the declarations: run `make params-docs`."""
+    """Stale after a change to the declarations: run `make docs`."""
     assert json.loads((ROOT / SCHEMA_FILE).read_text()) == json_schema()
 
 
@@ -178,11 +178,6 @@ def test_schema_carries_each_keys_meaning_and_bounds_and_forbids_unknown_keys():
 
 def test_params_yaml_points_yaml_language_servers_at_the_schema():
     assert (ROOT / "params.yaml").read_text().splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_FILE}"
-
-
-def test_readme_parameter_table_is_generated_from_the_declarations():
-    """Stale after a change to the declarations or to params.yaml: run `make params-docs`."""
-    assert parameter_table(default_params()) in (ROOT / "README.md").read_text()
 
 
 def test_norm_none_removes_norm_layers_from_valid_group_names():

@@ -11,7 +11,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,6 @@ import yaml
 from conftest import (
     BIN,
     ENV,
-    ROOT,
     commit_all,
     project_copy,
     requires_debian_data,
@@ -340,23 +338,3 @@ def test_remote_push_then_fresh_clone_pull_has_nothing_to_reproduce(repo, first_
     assert "Running stage" not in result.stdout
     assert sh(clone, "dvc", "status", "--json").stdout.strip() == "{}"
     assert (clone / "models" / "model.keras").read_bytes() == (repo / "models" / "model.keras").read_bytes()
-
-
-def readme_commands() -> list[str]:
-    """Every `$ ` line of the README's console blocks, in order: what a reader pastes."""
-    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
-
-
-def test_readme_commands_work_pasted_into_a_fresh_shell(repo, first_run):
-    """No environment active, as in a new terminal after `make repro`: the README says when to activate."""
-    commands = readme_commands()
-    assert any(command.startswith("dvc ") for command in commands)
-    (repo / ".venv").symlink_to(sys.prefix)  # where `make repro` puts the environment in a clone
-    fresh = {name: value for name, value in ENV.items() if name != "VIRTUAL_ENV"}
-    fresh["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != BIN)
-    script = "set -euo pipefail\n" + "\n".join(commands)
-    result = subprocess.run(["bash", "-c", script], cwd=repo, env=fresh, capture_output=True, text=True)
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    assert "metrics/eval.json" in result.stdout and "accuracy" in result.stdout  # the metrics diff

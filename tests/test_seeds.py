@@ -40,7 +40,7 @@ def test_seeds_queues_what_the_group_lacks_and_reports_each_run_as_it_ends(proje
     lines, total = three_seeds
     (_, first), *done = lines
     assert first == (
-        "workspace's configuration has 1 seeds (42); queued seeds 1, 2; running 1 at a time "
+        "workspace's configuration has 1 seed (42); queued seeds 1, 2; running 1 at a time "
         "(`dvc queue status` shows them, `dvc queue kill` stops them)"
     )
     pattern = r"seed[12]-[0-9a-f]{7}: success \(([12])/2, \d+:\d\d\)"
@@ -77,7 +77,7 @@ def test_seeds_for_an_experiment_take_its_parameters_and_compare_judges_the_conf
     sh(project, "dvc", "exp", "run", "-n", "fast", "-S", "train.groups.upper.learning_rate=0.05")
     sh(project, "git", "checkout", "--", ".")  # the workspace back to HEAD's parameters: the seeds need overrides
     added = fashionlab(project, "seeds", "2", "fast").stdout
-    assert added.startswith("fast's configuration has 1 seeds (42); queued seed 1;")
+    assert added.startswith("fast's configuration has 1 seed (42); queued seed 1;")
     shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
     rates = {
         exp["name"]: exp["data"]["params"]["params.yaml"]["data"]["train"]["groups"]["upper"]["learning_rate"]

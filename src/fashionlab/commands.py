@@ -23,6 +23,7 @@ from fashionlab.outputs import write_files
 from fashionlab.predictions import Predictions, check_same_test_set, load_predictions, load_seed_group, project_root
 
 FORMATS = ("text", "markdown", "json")
+FORMAT_HELP = "text to read, markdown to paste into a pull request, json for scripts (default: text)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,8 +40,10 @@ def parser() -> argparse.ArgumentParser:
         "undecided. Always, the two named trained models image by image: McNemar's exact test, the images fixed "
         "and broken, recall per class. Nothing is retrained or checked out.",
     )
-    compare.add_argument("a", nargs="?", default="HEAD", help="the baseline revision (default: HEAD)")
-    compare.add_argument("b", nargs="?", default=None, help="the revision to judge (default: the workspace)")
+    compare.add_argument("a", metavar="A", nargs="?", default="HEAD", help="the baseline revision (default: HEAD)")
+    compare.add_argument(
+        "b", metavar="B", nargs="?", default=None, help="the revision to judge (default: the workspace)"
+    )
     compare.add_argument(
         "--rope",
         type=_share(strictly_positive=False),
@@ -55,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--resamples", type=_integer(1), default=10_000, help="bootstrap resamples (default: 10000)")
     compare.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default: 0)")
-    compare.add_argument("--format", choices=FORMATS, default="text")
+    compare.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     compare.add_argument(
         "--images",
         metavar="DIR",
@@ -71,8 +74,10 @@ def parser() -> argparse.ArgumentParser:
         "running count: running it twice queues nothing twice. REV is the workspace (default), HEAD or one of "
         "its experiments, and the workspace's code must be REV's.",
     )
-    seeds.add_argument("count", type=_integer(2), help="how many seeds the configuration should have (2 or more)")
-    seeds.add_argument("rev", nargs="?", default=None, help="the revision (default: the workspace)")
+    seeds.add_argument(
+        "count", metavar="N", type=_integer(2), help="how many seeds the configuration should have (2 or more)"
+    )
+    seeds.add_argument("rev", metavar="REV", nargs="?", default=None, help="the revision (default: the workspace)")
     seeds.add_argument("-j", "--jobs", type=_integer(1), default=None, help="runs at once (default: one per CPU core)")
     group = commands.add_parser(
         "replicates",
@@ -81,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
         "print each group's mean, standard deviation and range of test accuracy and macro F1.",
     )
     group.add_argument("-A", "--all-commits", action="store_true", help="every commit's runs, not only HEAD's")
-    group.add_argument("--format", choices=FORMATS, default="text")
+    group.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     return main
 
 

@@ -217,7 +217,7 @@ def as_markdown(result: dict) -> str:
 
 # --- configurations: a group of seeds per side ---------------------------------------------------------
 
-ROPE = 0.005  # README, "Is it really better?": why half a point
+ROPE = 0.005  # docs/explanation/statistics.md: why half a point
 DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters from none
 
 

@@ -45,7 +45,7 @@ def describe_machine(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
 
 
 def cpu_summary(machine: dict) -> str:
-    """ "AMD EPYC, 2 cores, AVX-512 (BF16, VNNI), no AMX": what a README line about a figure names."""
+    """ "AMD EPYC, 2 cores, AVX-512 (BF16, VNNI), no AMX": what every published figure names."""
     flags = machine["cpu_flags"]
     if flags is None:
         return f"{machine['cpu_model']}, {machine['cpu_cores']} cores, instruction sets not read"

@@ -1,9 +1,9 @@
 """`params.yaml` as frozen pydantic models: each key declared once, with its type, bounds and meaning.
 
 The checks, the one-line errors, `params.schema.json` (which YAML language servers read while you type)
-and the README's parameter table all derive from these declarations. A problem is one line naming the
-file, the dotted key, what was expected and what was found, so that a typo in an experiment sweep fails
-at once instead of deep inside TensorFlow.
+and the parameter table in `docs/reference/parameters.md` all derive from these declarations. A problem is
+one line naming the file, the dotted key, what was expected and what was found, so that a typo in an
+experiment sweep fails at once instead of deep inside TensorFlow.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class TrainParams(_Section):
         description="images per optimisation step (a multiple of the replicas under a strategy)", ge=1
     )
     jit_compile: bool = Field(
-        description="compile the training step with XLA (measured faster on CPU: README, Performance)"
+        description="compile the training step with XLA (measured faster on CPU: docs/explanation/performance.md)"
     )
     steps_per_call: int = Field(
         description="optimisation steps per call into TensorFlow, batches gathered in the graph (1: one step "
@@ -306,7 +306,7 @@ def json_schema() -> dict:
 
 
 def parameter_table(values: dict) -> str:
-    """The README's table of every key: its value in `values` (the shipped `params.yaml`) and its meaning."""
+    """The reference's table of every key: its value in `values` (the shipped `params.yaml`) and its meaning."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
 
     def walk(model: type[BaseModel], prefix: str, values: dict) -> None:
@@ -334,13 +334,3 @@ def _yaml(value: Any) -> str:
 
 def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|")
-
-
-if __name__ == "__main__":  # `make params-docs`
-    import re
-
-    Path(SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    readme = Path("README.md")
-    table = parameter_table(yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8")))
-    marked = re.compile(r"(?s)(<!-- parameter table: [^\n]*-->\n).*?(<!-- end of parameter table -->)")
-    readme.write_text(marked.sub(lambda m: m.group(1) + table + m.group(2), readme.read_text()), encoding="utf-8")

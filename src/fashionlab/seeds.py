@@ -37,7 +37,7 @@ POLL_SECONDS = 2.0
 
 def default_jobs(missing: int) -> int:
     """Runs at once: one per core. On 2 cores, 2 at a time took 26.5 s per seed against 36.0 s one at a time
-    (README: Is it really better?): a run leaves a core idle while it starts, imports, loads and writes."""
+    (docs/how-to/add-seeds.md): a run leaves a core idle while it starts, imports, loads and writes."""
     return max(1, min(missing, os.cpu_count() or 1))
 
 
@@ -52,16 +52,16 @@ def add_seeds(root: Path, count: int, revision: str | None, jobs: int | None, sa
     done = {run.seed for run in members if run.scores}
     on_the_way = {run.seed for run in pending(table) if run.configuration == target.configuration} - done
     fresh = _fresh_seeds(done | on_the_way, count - len(done) - len(on_the_way))
-    have = ", ".join(map(str, sorted(done))) or "none"
+    have = _having(sorted(done))
     if not fresh and not on_the_way:
-        say(f"{label}'s configuration already has {len(done)} seeds ({have}): nothing to run")
+        say(f"{label}'s configuration already has {have}: nothing to run")
         return []
     overrides = _overrides(_workspace_params(root), target.params)
     names = [_queue(root, seed, overrides, target) for seed in fresh]
     waiting = sorted(on_the_way)
     jobs = jobs or default_jobs(len(fresh) + len(waiting))
     say(
-        f"{label}'s configuration has {len(done)} seeds ({have}); queued {_listed(fresh)}"
+        f"{label}'s configuration has {have}; queued {_listed(fresh)}"
         + (f", waiting for {_listed(waiting)} already queued" if waiting else "")
         + f"; running {jobs} at a time (`dvc queue status` shows them, `dvc queue kill` stops them)"
     )
@@ -171,6 +171,13 @@ def _states(root: Path) -> dict[str, str]:
         if len(parts) >= 5:
             states[parts[1]] = parts[-1]
     return states
+
+
+def _having(seeds: list[int]) -> str:
+    """ "1 seed (42)", "3 seeds (1, 2, 42)", "no seed yet"."""
+    if not seeds:
+        return "no seed yet"
+    return f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
 
 
 def _listed(seeds: list[int]) -> str:
