@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # and test process compiled TensorFlow's modules anew (import 6.4 s instead of 2.3-2.9 s; CI twice as long).
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: repro test lint bench dataset install lock clean docs plots-page pythons
+.PHONY: repro test bench dataset install lock clean docs plots-page pythons
 
 repro: $(STAMP) dataset
 	dvc repro

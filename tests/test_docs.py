@@ -152,6 +152,13 @@ def test_generated_parts_are_what_make_docs_writes():
         assert path.read_text(encoding="utf-8") == text, f"{name(path)} is stale: run `make docs`"
 
 
+def test_the_command_reference_lists_every_make_target():
+    targets = re.findall(r"(?m)^([a-z-]+):", (ROOT / "Makefile").read_text())
+    phony = re.search(r"(?m)^\.PHONY: (.*)$", (ROOT / "Makefile").read_text()).group(1).split()
+    listed = re.findall(r"(?m)^\| `make ([a-z-]+)` \|", (ROOT / "docs" / "reference" / "commands.md").read_text())
+    assert sorted(listed) == sorted(targets) == sorted(phony)
+
+
 def documented(column: str) -> dict[str, list[str]]:
     """{file: its keys or columns} from the tables of docs/reference/pipeline.md whose header has `column`."""
     found: dict[str, list[str]] = {}
