@@ -286,8 +286,8 @@ def test_replicates_when_dvc_cannot_list_the_experiments(repo):
         (("compare", "--rope", "nan"), "argument --rope: expected a number >= 0 (0.002 is 0.2 points of accuracy)"),
         (("compare", "--delta", "0"), "argument --delta: expected a number > 0 (0.002 is 0.2 points of accuracy)"),
         (("compare", "--delta", "a lot"), "argument --delta: expected a number > 0 (0.002 is 0.2 points of accuracy)"),
-        (("seeds", "1"), "argument count: expected an integer >= 2"),
-        (("seeds", "many"), "argument count: expected an integer >= 2"),
+        (("seeds", "1"), "argument N: expected an integer >= 2"),
+        (("seeds", "many"), "argument N: expected an integer >= 2"),
     ],
     ids=["negative rope", "rope not a number", "zero delta", "delta not a number", "one seed", "seeds not a number"],
 )
