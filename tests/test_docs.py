@@ -2,8 +2,9 @@
 
 Every `$ ` line of a `console` block in the README and in `docs/` is run, page by page, in a fresh shell
 (no environment active) in a copy of a small project that `dvc repro` has run and committed, as a reader
-who pastes them after `make repro` would. A command that cannot run there says so in its page, with a
-trailing `# not run by the test suite: <reason>`, and is listed in NOT_RUN below with the same reason.
+who pastes them after `make repro` would. The README's walkthrough is the tutorial's path cut short: its
+commands run, in their order, within the tutorial's. A command that cannot run there says so in its page,
+with a trailing `# not run by the test suite: <reason>`, and is listed in NOT_RUN below with the same reason.
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ NOT_RUN = {
 }
 # What a page's commands must print, beyond succeeding: each page's point.
 EXPECTED = {
-    "README.md": ["two configurations, each a group of seeds", "metrics/eval.json"],
-    "docs/tutorial.md": ["two configurations, each a group of seeds", "Ran experiment(s)"],
-    "docs/how-to/add-seeds.md": ["3 runs, seeds 1, 2, 42", "two configurations, each a group of seeds"],
+    "docs/tutorial.md": ["two configurations, each a group of seeds", "Ran experiment(s)", "metrics/eval.json"],
+    "docs/how-to/add-seeds.md": ["3 runs, seeds 1, 2, 42"],
     "docs/how-to/share-experiments.md": ["2 runs, seeds 1, 42"],
     "docs/how-to/run-a-sweep.md": ["0.005", "0.02"],
     "docs/how-to/train-on-several-machines.md": ["Ran experiment(s)"],
@@ -100,6 +100,15 @@ def test_every_shell_command_is_in_a_console_block():
         for info, body in blocks:
             if info == "console":
                 assert all(line.startswith("$ ") for line in body.splitlines()), (name(page), body)
+
+
+def test_the_readme_walkthrough_runs_within_the_tutorial():
+    """Each README command, in its order, is one of the tutorial's: running the tutorial runs them in the
+    state the README describes. What the tutorial adds between them only reads the results or writes files
+    of its own (`dvc metrics show`, `dvc plots diff`, the pictures of `compare --images`)."""
+    readme = [command for command, _ in commands(ROOT / "README.md")]
+    tutorial = iter(command for command, _ in commands(ROOT / "docs" / "tutorial.md"))
+    assert readme and all(command in tutorial for command in readme), readme  # a subsequence, in order
 
 
 def test_commands_not_run_are_marked_in_their_page_and_listed_here():
@@ -201,7 +210,11 @@ def project(tmp_path_factory):
 
 @pytest.mark.slow
 @requires_debian_data
-@pytest.mark.parametrize("page", [p for p in PAGES if any(not why for _, why in commands(p))], ids=name)
+@pytest.mark.parametrize(
+    "page",
+    [p for p in PAGES[1:] if any(not why for _, why in commands(p))],
+    ids=name,  # PAGES[0]: the README
+)
 def test_console_commands_work_pasted_into_a_fresh_shell(page, project, tmp_path):
     """No environment active, as in a new terminal after `make repro`: each page says when to activate."""
     clone = tmp_path / "fashionlab"
