@@ -56,9 +56,12 @@ def name(page: Path) -> str:
     return page.relative_to(ROOT).as_posix()
 
 
+FENCED = re.compile(r"(?ms)^```([^\n]*)\n(.*?)^```$")
+
+
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
     """(info string, body) of every fenced code block."""
-    return re.findall(r"(?ms)^```([^\n]*)\n(.*?)^```$", text)
+    return FENCED.findall(text)
 
 
 def commands(page: Path) -> list[tuple[str, str | None]]:
@@ -74,7 +77,7 @@ def commands(page: Path) -> list[tuple[str, str | None]]:
 
 def prose(text: str) -> str:
     """The page without its code blocks, where a `#` or a `](` means something else."""
-    return re.sub(r"(?ms)^```[^\n]*\n.*?^```$", "", text)
+    return FENCED.sub("", text)
 
 
 def anchors(page: Path) -> set[str]:
@@ -83,8 +86,15 @@ def anchors(page: Path) -> set[str]:
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
-def links(page: Path) -> list[str]:
-    return re.findall(r"\]\(([^)\s]+)\)", prose(page.read_text(encoding="utf-8")))
+def links(page: Path) -> list[tuple[Path, str, str]]:
+    """(the file, the anchor or "", as written) of every link to a file of this repository; web addresses
+    are left out (CI has no network)."""
+    found = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose(page.read_text(encoding="utf-8"))):
+        if not re.match(r"[a-z]+:", target):
+            path, _, anchor = target.partition("#")
+            found.append(((page.parent / path).resolve() if path else page, anchor, target))
+    return found
 
 
 def test_every_shell_command_is_in_a_console_block():
@@ -118,11 +128,7 @@ def test_commands_not_run_are_marked_in_their_page_and_listed_here():
 
 def test_every_link_between_pages_resolves():
     for page in PAGES:
-        for target in links(page):
-            if re.match(r"[a-z]+:", target):
-                continue  # a web address: not fetched (no network in CI)
-            path, _, anchor = target.partition("#")
-            resolved = (page.parent / path).resolve() if path else page
+        for resolved, anchor, target in links(page):
             assert resolved.exists(), f"{name(page)}: {target}: no such file"
             if anchor:
                 assert anchor in anchors(resolved), f"{name(page)}: {target}: no such heading"
@@ -133,8 +139,7 @@ def test_every_page_is_reachable_from_the_readme():
     while todo:
         page = todo.pop()
         seen.add(page)
-        targets = {(page.parent / t.partition("#")[0]).resolve() for t in links(page) if not re.match("[a-z]+:", t)}
-        todo.extend(t for t in targets if t.suffix == ".md" and t not in seen)
+        todo.extend(path for path, _, _ in links(page) if path.suffix == ".md" and path not in seen)
     assert set(PAGES) <= seen, sorted(name(p) for p in set(PAGES) - seen)
 
 
