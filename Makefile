@@ -28,6 +28,7 @@ repro: $(STAMP) dataset
 test: $(STAMP) dataset
 	ruff check .
 	ruff format --check .
+	lint-imports  # the layers of src/fashionlab (pyproject.toml's tool.importlinter)
 	pytest
 
 # Speed and cost measurements (a few minutes); results go to benchmarks/*.json, explained in
@@ -63,7 +64,7 @@ $(STAMP): pyproject.toml uv.lock Makefile
 # Regenerate .dvc/plots/offline.html, the page `dvc plots` fills in (Vega inline), after changing the pin of
 # vl-convert-python; a test fails while it is stale.
 plots-page: $(STAMP)
-	python -m fashionlab.offline_plots
+	python -m fashionlab.generators.plots_page
 
 # The supported interpreters that run here, newest first (CI runs the suite on one and the README on another).
 pythons:
@@ -79,10 +80,10 @@ dataset:
 	fi
 
 # Regenerate params.schema.json and the generated parts of docs/reference (the parameter table, the command
-# reference) after changing src/fashionlab/params.py, params.yaml or the fashionlab parser; a test fails while
+# reference) after changing src/fashionlab/common/params.py, params.yaml or the fashionlab parser; a test fails while
 # they are stale.
 docs: $(STAMP)
-	python -m fashionlab.reference_docs
+	python -m fashionlab.generators.reference_docs
 
 # Re-resolve uv.lock after changing pyproject.toml: every supported Python and platform at once.
 lock: $(STAMP)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionlab.calibration import measure
-from fashionlab.machine import describe_machine
-from fashionlab.outputs import json_bytes, npz_bytes, write_files
-from fashionlab.predictions import load_predictions, load_seed_group
-from fashionlab.replicates import experiments_table, runs
+from fashionlab.common.machine import describe_machine
+from fashionlab.common.outputs import json_bytes, npz_bytes, write_files
+from fashionlab.experiments.calibration import measure
+from fashionlab.experiments.predictions import load_predictions, load_seed_group
+from fashionlab.experiments.replicates import experiments_table, runs
 
 HERE = Path(__file__).resolve().parent
 RUNS, RESULTS = HERE / "calibration_runs.npz", HERE / "calibration.json"

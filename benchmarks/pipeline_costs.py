@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fashionlab.machine import describe_machine
-from fashionlab.outputs import write_json
+from fashionlab.common.machine import describe_machine
+from fashionlab.common.outputs import write_json
 
 STAGES = ("prepare", "parity", "train", "evaluate")
 

@@ -19,11 +19,11 @@ import time, statistics, tensorflow as tf
 if {replicas} > 1:
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * {replicas})
-from fashionlab.data import load_split
-from fashionlab.model import build_model
-from fashionlab.params import load_params
-from fashionlab.trainer import Trainer
-from fashionlab.training import Position, fit, seed_everything
+from fashionlab.data.splits import load_split
+from fashionlab.model.mlp import build_model
+from fashionlab.common.params import load_params
+from fashionlab.training.steps import Trainer
+from fashionlab.training.loop import Position, fit, seed_everything
 params = load_params("params.yaml")
 strategy = (tf.distribute.MirroredStrategy([f"/cpu:{{i}}" for i in range({replicas})]) if {replicas} > 1
             else tf.distribute.get_strategy())
@@ -49,8 +49,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=4, help="per configuration, the first excluded")
     parser.add_argument("--out", default="benchmarks/scaling.json")
     args = parser.parse_args()
-    from fashionlab.machine import cpu_summary, describe_machine
-    from fashionlab.outputs import write_json
+    from fashionlab.common.machine import cpu_summary, describe_machine
+    from fashionlab.common.outputs import write_json
 
     rows = []
     for batch_size, replicas in ((64, 1), (128, 1), (256, 1), (512, 1), (128, 2), (256, 2)):

@@ -15,8 +15,8 @@ import time
 
 from train_speed import KerasFitAtItsBest, Ours, seed
 
-from fashionlab.data import load_split
-from fashionlab.params import load_params
+from fashionlab.common.params import load_params
+from fashionlab.data.splits import load_split
 
 
 def sweep(values: list[int], rounds: int, make) -> dict[int, float]:

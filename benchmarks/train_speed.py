@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionlab.backend import keras, tf
-from fashionlab.data import load_split
-from fashionlab.machine import cpu_summary, describe_machine
-from fashionlab.model import build_model
-from fashionlab.outputs import write_json
-from fashionlab.params import load_params
-from fashionlab.progress import TrainingDisplay
-from fashionlab.trainer import Trainer
-from fashionlab.training import Position, epoch_order, fit, seed_everything
+from fashionlab.common.backend import keras, tf
+from fashionlab.common.machine import cpu_summary, describe_machine
+from fashionlab.common.outputs import write_json
+from fashionlab.common.params import load_params
+from fashionlab.data.splits import load_split
+from fashionlab.model.mlp import build_model
+from fashionlab.training.display import TrainingDisplay
+from fashionlab.training.loop import Position, epoch_order, fit, seed_everything
+from fashionlab.training.steps import Trainer
 
 FIT_STEPS_PER_EXECUTION = 128  # 32 and 128 were the best of 8, 32, 128, within noise (benchmarks/sweeps.py)
 

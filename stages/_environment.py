@@ -19,6 +19,6 @@ if missing:
     )
     sys.exit(2)
 
-from fashionlab import interrupts  # noqa: E402 - only once the package is known to be there
+from fashionlab.common import interrupts  # noqa: E402 - only once the package is known to be there
 
 interrupts.install()

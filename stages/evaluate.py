@@ -2,12 +2,12 @@
 
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
-from fashionlab.cli import run_stage, stage_parser
-from fashionlab.data import load_split
-from fashionlab.datasets import DATASETS
-from fashionlab.evaluation import classification_scores, cross_entropy, load_trained_model, predict_logits
-from fashionlab.mistakes import mistake_grids
-from fashionlab.outputs import csv_bytes, json_bytes, write_files
+from fashionlab.common.outputs import csv_bytes, json_bytes, write_files
+from fashionlab.common.stage_cli import run_stage, stage_parser
+from fashionlab.data.catalog import DATASETS
+from fashionlab.data.splits import load_split
+from fashionlab.evaluation.mistakes import mistake_grids
+from fashionlab.evaluation.scores import classification_scores, cross_entropy, load_trained_model, predict_logits
 
 
 def main(args, params):

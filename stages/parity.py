@@ -2,11 +2,11 @@
 
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
-from fashionlab.backend import notices_filtered
-from fashionlab.cli import run_stage, stage_parser
-from fashionlab.errors import ParityError
-from fashionlab.outputs import json_bytes, write_files
-from fashionlab.parity import headline, parity_failures, run_parity
+from fashionlab.common.backend import notices_filtered
+from fashionlab.common.errors import ParityError
+from fashionlab.common.outputs import json_bytes, write_files
+from fashionlab.common.stage_cli import run_stage, stage_parser
+from fashionlab.model.parity import headline, parity_failures, run_parity
 
 
 def main(args, params):

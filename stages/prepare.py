@@ -4,12 +4,12 @@ from pathlib import Path
 
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
-from fashionlab.cli import run_stage, stage_parser
-from fashionlab.data import SPLITS, split_bytes, split_path
-from fashionlab.datasets import DATASETS
-from fashionlab.download import locate_archives
-from fashionlab.outputs import json_bytes, write_files
-from fashionlab.preparation import prepare_splits
+from fashionlab.common.outputs import json_bytes, write_files
+from fashionlab.common.stage_cli import run_stage, stage_parser
+from fashionlab.data.catalog import DATASETS
+from fashionlab.data.download import locate_archives
+from fashionlab.data.preparation import prepare_splits
+from fashionlab.data.splits import SPLITS, split_bytes, split_path
 
 
 def main(args, params):

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
-from fashionlab.cli import run_stage, stage_parser
-from fashionlab.data import load_split, split_path
-from fashionlab.distribute import is_chief, make_strategy
-from fashionlab.model import build_model, saved_bytes
-from fashionlab.outputs import csv_bytes, json_bytes
-from fashionlab.progress import TrainingDisplay
-from fashionlab.resumable import TrainingResult, train_resumable
-from fashionlab.trainer import Trainer
-from fashionlab.training import seed_everything, summarize
+from fashionlab.common.outputs import csv_bytes, json_bytes
+from fashionlab.common.stage_cli import run_stage, stage_parser
+from fashionlab.data.splits import load_split, split_path
+from fashionlab.model.mlp import build_model, saved_bytes
+from fashionlab.training.display import TrainingDisplay
+from fashionlab.training.distribution import is_chief, make_strategy
+from fashionlab.training.loop import seed_everything, summarize
+from fashionlab.training.resume import TrainingResult, train_resumable
+from fashionlab.training.steps import Trainer
 
 
 def main(args, params):

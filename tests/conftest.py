@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from fashionlab.data import split_bytes, split_path
-from fashionlab.outputs import write_files
+from fashionlab.common.outputs import write_files
+from fashionlab.data.splits import split_bytes, split_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ENV, ROOT, requires_debian_data, run_project
-from fashionlab.reference_docs import regenerated
+from fashionlab.generators.reference_docs import regenerated
+from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 MARK = "  # not run by the test suite: "
@@ -106,7 +106,7 @@ def test_every_shell_command_is_in_a_console_block():
     assert [line.split("#")[0].strip() for line in first_body.splitlines()] == ["make repro", "make test"]
     for page in PAGES:
         blocks = fenced_blocks(page.read_text(encoding="utf-8"))[1 if page == readme else 0 :]
-        assert {info for info, _ in blocks} <= {"console", "text", "python"}, name(page)
+        assert {info for info, _ in blocks} <= {"console", "text", "python", "mermaid"}, name(page)
         for info, body in blocks:
             if info == "console":
                 assert all(line.startswith("$ ") for line in body.splitlines()), (name(page), body)
@@ -143,15 +143,21 @@ def test_every_page_is_reachable_from_the_readme():
     assert set(PAGES) <= seen, sorted(name(p) for p in set(PAGES) - seen)
 
 
+# A page names a test by its path under tests/, which may be written with `tests/` before it.
+TEST_NAME = re.compile(r"(?:tests/)?((?:\w+/)*test_\w+\.py)(?:::(test_\w+))?")
+
+
 def test_every_test_a_page_names_exists():
     defined = {
-        path.name: {node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
-        for path in (ROOT / "tests").glob("test_*.py")
+        path.relative_to(ROOT / "tests").as_posix(): {
+            node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)
+        }
+        for path in (ROOT / "tests").rglob("test_*.py")
     }
     every = set().union(*defined.values())
     named = 0
     for page in PAGES:
-        for file, function in re.findall(r"(test_\w+\.py)(?:::(test_\w+))?", page.read_text(encoding="utf-8")):
+        for file, function in TEST_NAME.findall(page.read_text(encoding="utf-8")):
             assert file in defined, f"{name(page)}: {file}"
             assert not function or function in defined[file], f"{name(page)}: {file}::{function}"
             named += 1

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import (
+from tests.conftest import (
     DEBIAN_DIR,
     ENV,
     ROOT,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # asks the package index for each target's wheels (cached after the first time)
 

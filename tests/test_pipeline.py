@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (
+from tests.conftest import (
     BIN,
     ENV,
     commit_all,
@@ -43,7 +43,7 @@ def outputs(repo) -> dict[str, bytes]:
     files.update({f"mistakes/{p.name}": p.read_bytes() for p in (repo / "metrics" / "mistakes").iterdir()})
     import keras
 
-    from fashionlab import layers  # noqa: F401 - registers the custom layers
+    from fashionlab.model import layers  # noqa: F401 - registers the custom layers
 
     model = keras.models.load_model(repo / "models" / "model.keras", safe_mode=True)
     files.update({f"weight {i}": w.tobytes() for i, w in enumerate(model.get_weights())})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 SYSTEMS = {"linux": "Linux", "darwin": "Darwin"}  # sys.platform -> platform.system()
 TOOLS = ("bash", "sh", "env", "test", "rm", "touch", "cat", "echo", "id")

@@ -22,11 +22,11 @@ if args.cpus > 1:
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpus)
 
-from fashionlab.distribute import is_chief, make_strategy  # noqa: E402
-from fashionlab.model import build_model  # noqa: E402
-from fashionlab.params import ModelParams, OptimizerGroup  # noqa: E402
-from fashionlab.trainer import Trainer  # noqa: E402
-from fashionlab.training import Position, fit, seed_everything  # noqa: E402
+from fashionlab.common.params import ModelParams, OptimizerGroup  # noqa: E402
+from fashionlab.model.mlp import build_model  # noqa: E402
+from fashionlab.training.distribution import is_chief, make_strategy  # noqa: E402
+from fashionlab.training.loop import Position, fit, seed_everything  # noqa: E402
+from fashionlab.training.steps import Trainer  # noqa: E402
 
 if args.mode == "mirrored":
     strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.cpus)])
