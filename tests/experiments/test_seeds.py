@@ -52,18 +52,23 @@ def test_seeds_queues_what_the_group_lacks_and_reports_each_run_as_it_ends(proje
 
 
 def test_seeds_refuse_to_run_other_code_than_the_groups(project, three_seeds):
-    """The queue runs the workspace's code: edited code would make runs that do not belong to the group."""
+    """The queue runs the workspace's code: edited code would make runs that do not belong to the group. For
+    the workspace's own group, its results are stale too (tests/experiments/test_workspace.py)."""
     stage = project / "stages" / "evaluate.py"
     original = stage.read_text()
     stage.write_text(original + "# edited\n")
     try:
-        result = fashionlab(project, "seeds", "5", check=False)
+        named, workspace = [fashionlab(project, "seeds", "5", *rev, check=False) for rev in (["HEAD"], [])]
     finally:
         stage.write_text(original)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == (
-        "fashionlab seeds: error: stages/evaluate.py: differs from the code of workspace's runs, and new seeds would "
+    assert named.returncode == 2 and named.stdout == ""
+    assert named.stderr == (
+        "fashionlab seeds: error: stages/evaluate.py: differs from the code of HEAD's runs, and new seeds would "
         "run it: commit it, stash it, or name the revision whose code it is\n"
+    )
+    assert workspace.returncode == 2 and workspace.stderr == (
+        "fashionlab seeds: error: workspace: its results are not what its params.yaml and code would produce "
+        "(stages/evaluate.py modified): run `dvc repro`, or undo the change (`git checkout stages/evaluate.py`)\n"
     )
     assert "Queued" not in sh(project, "dvc", "queue", "status").stdout
 

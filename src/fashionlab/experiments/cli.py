@@ -27,6 +27,7 @@ from fashionlab.experiments.predictions import (
     load_seed_group,
     project_root,
 )
+from fashionlab.experiments.workspace import check_current
 
 FORMATS = ("text", "markdown", "json")
 FORMAT_HELP = "text to read, markdown to paste into a pull request, json for scripts (default: text)"
@@ -44,7 +45,8 @@ def parser() -> argparse.ArgumentParser:
         "of seeds and test images together, P(B > A), how much of the spread is the test set, the seeds per "
         "side a difference of --delta needs, and a verdict: better, worse, equivalent (within ±--rope) or "
         "undecided. Always, the two named trained models image by image: McNemar's exact test, the images fixed "
-        "and broken, recall per class. Nothing is retrained or checked out.",
+        "and broken, recall per class. Nothing is retrained or checked out. The workspace, as B, must be up to date "
+        "(`dvc status`): results its params.yaml or code would not produce are refused.",
     )
     compare.add_argument("a", metavar="A", nargs="?", default="HEAD", help="the baseline revision (default: HEAD)")
     compare.add_argument(
@@ -78,7 +80,8 @@ def parser() -> argparse.ArgumentParser:
         description="Queue, through DVC's queue, the seeds REV's group lacks to have N (seeds 1, 2, … not yet "
         "taken), with REV's parameters, run them and report each as it ends. Seeds already finished, queued or "
         "running count: running it twice queues nothing twice. REV is the workspace (default), HEAD or one of "
-        "its experiments, and the workspace's code must be REV's.",
+        "its experiments, and the workspace's code must be REV's; as REV, the workspace must be up to date "
+        "(`dvc status`).",
     )
     seeds.add_argument(
         "count", metavar="N", type=_integer(2), help="how many seeds the configuration should have (2 or more)"
@@ -135,6 +138,8 @@ def _share(strictly_positive: bool):
 def run(args: argparse.Namespace) -> str:
     root = project_root()
     if args.command == "compare":
+        if args.b is None:
+            check_current(root)
         a, b = load_predictions(root, args.a), load_predictions(root, args.b)
         check_same_test_set(a, b)
         result = comparison.compare(a, b, resamples=args.resamples, seed=args.seed)
@@ -150,6 +155,8 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "seeds":
         from fashionlab.experiments.seeds import add_seeds
 
+        if args.rev is None:
+            check_current(root)
         add_seeds(root, args.count, args.rev, args.jobs, lambda line: print(line, flush=True))
         return ""
     found, skipped = replicates.runs(replicates.experiments_table(root, args.all_commits))

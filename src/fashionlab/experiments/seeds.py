@@ -16,21 +16,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from fashionlab.common.errors import RevisionError
 from fashionlab.experiments.predictions import resolve
 from fashionlab.experiments.replicates import (
     WORKSPACE,
     Run,
     experiments_table,
-    flatten,
     pending,
     run_dvc,
     runs,
     seed_group,
     workspace_run,
 )
+from fashionlab.experiments.workspace import workspace_params
 
 POLL_SECONDS = 2.0
 
@@ -56,7 +54,7 @@ def add_seeds(root: Path, count: int, revision: str | None, jobs: int | None, sa
     if not fresh and not on_the_way:
         say(f"{label}'s configuration already has {have}: nothing to run")
         return []
-    overrides = _overrides(_workspace_params(root), target.params)
+    overrides = _overrides(workspace_params(root), target.params)
     names = [_queue(root, seed, overrides, target) for seed in fresh]
     waiting = sorted(on_the_way)
     jobs = jobs or default_jobs(len(fresh) + len(waiting))
@@ -120,10 +118,6 @@ def _fresh_seeds(taken: set[object], wanted: int) -> list[int]:
             fresh.append(seed)
         seed += 1
     return fresh
-
-
-def _workspace_params(root: Path) -> dict[str, object]:
-    return flatten(yaml.safe_load((root / "params.yaml").read_text()) or {})
 
 
 def _overrides(workspace: dict[str, object], wanted: dict[str, object]) -> list[str]:
