@@ -81,6 +81,17 @@ def test_an_up_to_date_workspace_passes_and_a_named_revision_is_not_checked(proj
     assert fashionlab(project, "compare", "HEAD", "HEAD").stderr.startswith(past_the_check)
 
 
+@pytest.mark.parametrize("damaged", ["params.yaml", "dvc.yaml"])
+def test_a_file_dvc_cannot_read_is_one_line(project, damaged):
+    (project / damaged).write_text("train: [epochs: 2\n")
+    result = fashionlab(project, "compare", "HEAD")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"fashionlab compare: error: workspace: dvc status failed: unable to read: '{damaged}', YAML file "
+        "structure is corrupted\n"
+    )
+
+
 def test_every_kind_of_change_is_named_once():
     status = {
         "prepare": [{"changed outs": {"data/prepared/train.npz": "deleted"}}],

@@ -20,10 +20,14 @@ PARAMS = "params.yaml"
 
 def check_current(root: Path) -> None:
     """Stop, in one line, unless `dvc status` finds every stage of the workspace up to date."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    with Repo(str(root)) as repo:
-        status = repo.status()
+    try:
+        with Repo(str(root)) as repo:
+            status = repo.status()
+    except DvcException as err:  # a dvc.yaml or params.yaml that DVC cannot read, say
+        raise RevisionError(f"{WORKSPACE}: dvc status failed: {err}") from None
     if not status:
         return
     changes = describe(status, _recorded_params(root), workspace_params(root))
@@ -66,19 +70,17 @@ def describe(status: dict, recorded: dict[str, dict[str, object]], current: dict
 
 
 def _changed_keys(recorded: dict[str, object], current: dict[str, object], how: dict[str, str]) -> list[str]:
-    """`train.epochs: -3 in params.yaml, 20 when the results were made` for each key that differs."""
+    """`params.yaml: train.epochs is -3, the results were made with 20` for each key that differs within the
+    sections DVC names (a stage that reads all of `train` is told `train` changed, not which key)."""
     sections = tuple(how)
-    keys = {key for key in recorded.keys() | current.keys() if key in sections or key.startswith(_prefixes(sections))}
+    inside = tuple(f"{section}." for section in sections)
+    keys = {key for key in recorded.keys() | current.keys() if key in sections or key.startswith(inside)}
     changed = []
     for key in sorted(keys):
         now, then = current.get(key, "absent"), recorded.get(key, "absent")
         if now != then:
             changed.append(f"{PARAMS}: {key} is {_shown(now)}, the results were made with {_shown(then)}")
     return changed or [f"{PARAMS}: {', '.join(sections)} {', '.join(sorted(set(how.values())))}"]
-
-
-def _prefixes(sections: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(f"{section}." for section in sections)
 
 
 def _shown(value: object) -> str:
