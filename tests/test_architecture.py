@@ -91,23 +91,20 @@ def test_a_stage_depends_on_exactly_the_code_it_imports(name, graph):
 
 
 def diagram() -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
-    """docs/development.md's Mermaid picture: the modules drawn in each part, and the arrows between parts."""
+    """docs/development.md's Mermaid picture: a node per part, `part["<b>part/</b>: its job<br/>a, b, c"]`
+    listing its modules (the stages' scripts for `stages`), and the arrows between parts."""
     page = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"(?ms)^```mermaid\n(.*?)^```$", page)
-    parts, arrows, part = {}, set(), None
-    for line in block.splitlines():
-        line = line.strip()
-        if found := re.fullmatch(r'subgraph (\w+)\[".*"\]', line):
-            part = found.group(1)
-            parts[part] = set()
-        elif line == "end":
-            part = None
-        elif found := re.fullmatch(r"(\w+)\[(\w+)\]", line):
-            node, module = found.groups()
-            assert part and node == f"{part}_{module}", f"{line}: a node is <part>_<module>[<module>] in its part"
-            parts[part].add(module)
-        elif found := re.fullmatch(r"(\w+) --> (\w+)", line):
+    parts, arrows = {}, set()
+    for line in block.splitlines()[1:]:
+        if found := re.fullmatch(r'\s*(\w+)\["<b>(\w+)/</b>: [^"<]+<br/>([^"]+)"\]', line):
+            part, folder, modules = found.groups()
+            assert part == folder, f"{line}: the node of a part is named after its folder"
+            parts[part] = set(modules.split(", "))
+        elif found := re.fullmatch(r"\s*(\w+) --> (\w+)", line):
             arrows.add(found.groups())
+        else:
+            raise AssertionError(f"{line}: neither a part nor an arrow")
     return parts, arrows
 
 
@@ -120,6 +117,7 @@ def test_the_picture_shows_every_module_in_its_part():
             part = path.relative_to(package).parts
             assert len(part) == 2, f"{path.relative_to(ROOT)}: every module is in the folder of its part"
             modules.setdefault(part[0], set()).add(path.stem)
+    modules["stages"] = {script.name for script in STAGES.glob("[!_]*.py")}
     assert drawn == modules
 
 
