@@ -2,22 +2,15 @@
 
 import _environment  # noqa: F401 - first: a one-line error when python lacks the project's packages
 
-from fashionlab.common.backend import notices_filtered
-from fashionlab.common.errors import ParityError
-from fashionlab.common.outputs import json_bytes, write_files
+from fashionlab.common.outputs import write_files
 from fashionlab.common.stage_cli import run_stage, stage_parser
-from fashionlab.model.parity import headline, parity_failures, run_parity
+from fashionlab.pipeline import parity
 
 
 def main(args, params):
-    with notices_filtered():  # the half-precision cases make oneDNN log a notice as an ERROR
-        report = run_parity(params.model.epsilon, params.seed)
-    failures = parity_failures(report, params.parity.tolerance, params.parity.half_tolerance)
-    if failures:
-        # Nothing is written: the last passing report stays, and the exit status stops `train`.
-        raise ParityError(f"parity lost in {len(failures)} check(s): " + "; ".join(failures))
-    summary = headline(report, params.parity.tolerance, params.parity.half_tolerance)
-    write_files({args.details: json_bytes(report), args.metrics: json_bytes(summary)})
+    # On a failure nothing is written: the last passing report stays, and the exit status stops `train`.
+    files, report = parity.parity(args, params)
+    write_files(files)
     float32 = report["summary"]["float32"]
     print(
         f"parity holds: variance vs Keras {float32['variance_vs_keras_max_abs']:.2g}, "
@@ -28,6 +21,5 @@ def main(args, params):
 
 if __name__ == "__main__":
     parser = stage_parser(__doc__)
-    parser.add_argument("--metrics", default="metrics/parity.json", help="pass/fail and the worst deviations")
-    parser.add_argument("--details", default="metrics/parity_cases.json", help="every case, every quantity")
+    parity.add_options(parser)
     run_stage(main, parser)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
+import functools
 import gzip
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +143,20 @@ def project_copy(repo: Path) -> Path:
 
 
 def run_project(repo: Path) -> Path:
-    """A DVC project of `quickest_params` in `repo`: committed, run once (seed 42), its results committed."""
+    """A DVC project of `quickest_params` in `repo`: committed, run once (seed 42), its results committed.
+
+    The first is made for real, the others copied from it (git, DVC's cache and all, but DVC's temporary
+    folder): a run costs three TensorFlow start-ups, and many tests need such a project.
+    """
+    dvc_temporary = lambda folder, _names: ["tmp"] if Path(folder).name == ".dvc" else []  # noqa: E731
+    shutil.copytree(_run_project_once(), repo, ignore=dvc_temporary, dirs_exist_ok=True)
+    return repo
+
+
+@functools.cache
+def _run_project_once() -> Path:
+    repo = Path(tempfile.mkdtemp(prefix="fashionlab-project-"))
+    atexit.register(shutil.rmtree, repo, ignore_errors=True)
     project_copy(repo)
     write_params(repo / "params.yaml", quickest_params())
     commit_all(repo, "tiny project")

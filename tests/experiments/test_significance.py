@@ -32,6 +32,19 @@ def exact_two_level_distribution(correct_a, correct_b):
     return outcomes
 
 
+def exact_paired_distribution(correct_a, correct_b):
+    """Every equally likely outcome of the paired two-level bootstrap: one draw of seed indices for both."""
+    seeds, images = correct_a.shape
+    outcomes = []
+    for drawn_images in itertools.product(range(images), repeat=images):
+        accuracy_a, accuracy_b = correct_a[:, drawn_images].mean(axis=1), correct_b[:, drawn_images].mean(axis=1)
+        for drawn in itertools.product(range(seeds), repeat=seeds):
+            a, b = accuracy_a[list(drawn)], accuracy_b[list(drawn)]
+            wins = np.mean((b > a) + 0.5 * (b == a))
+            outcomes.append((round(b.mean() - a.mean(), 9), round(float(wins), 9)))
+    return outcomes
+
+
 def distribution(values):
     keys, counts = np.unique(np.asarray(values), axis=0, return_counts=True)
     return {tuple(key): count / len(values) for key, count in zip(keys.tolist(), counts, strict=True)}
@@ -49,6 +62,35 @@ def test_the_two_level_bootstrap_matches_exact_enumeration():
         assert drawn[outcome] == pytest.approx(share, abs=0.004), outcome  # 200,000 draws: sd under 0.0012
 
 
+def test_the_paired_bootstrap_matches_exact_enumeration():
+    """4 images, three seeds run by both sides: 4⁴ · 3³ = 6,912 outcomes; the seeds are drawn once for both, and
+    the images on which no seed's two runs differ are drawn too, though they add nothing."""
+    correct_a = np.array([[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 0, 1]], bool)
+    correct_b = np.array([[1, 1, 0, 1], [1, 0, 1, 1], [1, 1, 1, 1]], bool)
+    exact = distribution(exact_paired_distribution(correct_a, correct_b))
+    rng = np.random.default_rng(0)
+    differences, probabilities = _two_level_bootstrap(correct_a, correct_b, 200_000, rng, paired=True)
+    drawn = distribution(np.column_stack([differences.round(9), probabilities.round(9)]))
+    assert drawn.keys() == exact.keys()
+    for outcome, share in exact.items():
+        assert drawn[outcome] == pytest.approx(share, abs=0.004), outcome
+
+
+def test_pairing_narrows_the_interval_when_the_seeds_move_both_sides_alike():
+    """Seeds that make a better or worse model on both sides alike: paired, that shared part cancels."""
+    rng = np.random.default_rng(6)
+    easiness = image_easiness(rng)
+    quality = rng.normal(0, 0.004, size=(8, 1))
+    a = rng.random((8, 10_000)) < easiness + quality
+    b = rng.random((8, 10_000)) < easiness + quality + 0.002
+    paired = compare_groups(a, b, paired=True, resamples=2000)
+    unpaired = compare_groups(a, b, resamples=2000)
+    assert paired.difference == pytest.approx(unpaired.difference)
+    assert paired.interval[1] - paired.interval[0] < 0.8 * (unpaired.interval[1] - unpaired.interval[0])
+    with pytest.raises(ValueError, match="paired groups need the same seeds"):
+        compare_groups(a, b[:7], paired=True)
+
+
 def test_the_interval_is_seeded_and_holds_the_difference():
     rng = np.random.default_rng(1)
     correct_a, correct_b = rng.random((4, 2000)) < 0.88, rng.random((5, 2000)) < 0.90
@@ -60,6 +102,8 @@ def test_the_interval_is_seeded_and_holds_the_difference():
 
 
 def test_probability_of_improvement_counts_pairs_and_half_ties():
+    # paired: seed by seed, B wins on the first, ties on the second, loses on the third
+    assert probability_of_improvement(np.array([0.1, 0.2, 0.3]), np.array([0.2, 0.2, 0.1]), paired=True) == 0.5
     assert probability_of_improvement(np.array([0.1, 0.2]), np.array([0.3, 0.4])) == 1.0
     assert probability_of_improvement(np.array([0.3, 0.4]), np.array([0.1, 0.2])) == 0.0
     # pairs (a, b): (0.1, 0.1) tie, (0.1, 0.3) win, (0.2, 0.1) loss, (0.2, 0.3) win: (0.5 + 1 + 0 + 1) / 4
@@ -89,6 +133,9 @@ def test_seeds_needed_matches_the_textbook_t_test_sample_sizes():
     # Two-sided, 5%, 80% power: 17 per group for an effect of one standard deviation, 64 for half of one.
     assert seeds_needed(0.002, 0.002) == 17
     assert seeds_needed(0.002, 0.001) == 64
+    # Paired, a one-sample test on the differences: 10 for an effect of one standard deviation, 34 for half
+    assert seeds_needed(0.002, 0.002, paired=True) == 10
+    assert seeds_needed(0.002, 0.001, paired=True) == 34
     assert seeds_needed(0.0, 0.001) == 2
     assert seeds_needed(0.01, 1e-5) is None
     with pytest.raises(ValueError, match="delta must be > 0"):
@@ -97,7 +144,14 @@ def test_seeds_needed_matches_the_textbook_t_test_sample_sizes():
 
 @pytest.mark.parametrize(
     ("low", "high", "expected"),
-    [(-0.001, 0.002, "equivalent"), (0.001, 0.008, "better"), (-0.009, -0.006, "worse"), (-0.004, 0.006, "undecided")],
+    [
+        (-0.001, 0.002, "equivalent"),
+        (0.001, 0.004, "slightly better"),  # real, and smaller than the ROPE: a finding, not "equivalent"
+        (-0.005, -0.0001, "slightly worse"),
+        (0.001, 0.008, "better"),
+        (-0.009, -0.006, "worse"),
+        (-0.004, 0.006, "undecided"),
+    ],
 )
 def test_verdict_from_the_interval_and_the_rope(low, high, expected):
     assert verdict(low, high, rope=0.005) == expected
@@ -140,6 +194,14 @@ def test_mcnemar_exact_p_matches_the_two_sided_binomial_by_hand():
     assert mcnemar_exact_p(7, 7) == 1.0 and mcnemar_exact_p(0, 0) == 1.0
     assert mcnemar_exact_p(0, 5) == pytest.approx(2 / 32)
     assert 0.0 < mcnemar_exact_p(2400, 2600) < 0.01  # thousands of images: no overflow, no lost precision
+
+
+@pytest.mark.parametrize(("fixed", "broken"), [(0, 1), (3, 9), (40, 55), (500, 430), (7, 7), (2400, 2600)])
+def test_mcnemar_exact_p_is_scipys_two_sided_binomial_test(fixed, broken):
+    from scipy import stats
+
+    expected = stats.binomtest(fixed, fixed + broken, 0.5).pvalue
+    assert mcnemar_exact_p(fixed, broken) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
 def test_paired_bootstrap_interval_is_seeded_and_holds_the_observed_difference():

@@ -10,6 +10,9 @@ FAULT_DO     ENOSPC, EACCES, EPERM or EROFS (that OSError is raised), or SIGINT,
 FAULT_EVENT  count only this event (open, os.mkdir, os.rename, os.link); all when unset
 FAULT_SCRIPT act only in the process running this script (e.g. parity.py), for stages run by DVC
 FAULT_LOG    a file that gets one line per write seen: "event path"
+
+FAULT_NAN_SEED  a seed whose run starts from an infinite weight, so its loss is NaN from the first step: the real
+                NaN check of the loop then stops it (`fashionlab seeds` must fail that seed alone)
 """
 
 import errno
@@ -70,3 +73,48 @@ if os.environ.get("FAULT_AT") and os.environ.get("FAULT_SCRIPT", SCRIPT) == SCRI
         os.environ.get("FAULT_EVENT"),
         os.environ.get("FAULT_LOG"),
     )
+
+
+def _poison(seed: int) -> None:
+    """Once fashionlab.model.mlp is imported, `build_model` right after `seed_everything(seed)` gives a model
+    with one infinite weight (for a group of seeds, which builds a model per seed to draw its weights)."""
+    import importlib.abc
+    import importlib.util
+
+    seeded: list[int] = []
+
+    class Patch(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name not in ("fashionlab.model.mlp", "fashionlab.training.loop"):
+                return None
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(name)
+            finally:
+                sys.meta_path.insert(0, self)
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                if name == "fashionlab.training.loop":
+                    seed_everything = module.seed_everything
+                    module.seed_everything = lambda value: (seeded.append(value), seed_everything(value))[1]
+                else:
+                    build_model = module.build_model
+
+                    def poisoned(params):
+                        model = build_model(params)
+                        if seeded and seeded[-1] == seed:
+                            model.weights[0].assign(model.weights[0] * float("inf"))
+                        return model
+
+                    module.build_model = poisoned
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Patch())
+
+
+if os.environ.get("FAULT_NAN_SEED"):
+    _poison(int(os.environ["FAULT_NAN_SEED"]))

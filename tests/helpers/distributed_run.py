@@ -24,7 +24,7 @@ if args.cpus > 1:
 
 from fashionlab.common.params import ModelParams, OptimizerGroup  # noqa: E402
 from fashionlab.model.mlp import build_model  # noqa: E402
-from fashionlab.training.distribution import is_chief, make_strategy  # noqa: E402
+from fashionlab.training.distribution import ReplicatedTrainer, is_chief, make_strategy  # noqa: E402
 from fashionlab.training.loop import Position, fit, seed_everything  # noqa: E402
 from fashionlab.training.steps import Trainer  # noqa: E402
 
@@ -41,9 +41,13 @@ groups = {
     "lower": OptimizerGroup(layers=("dense1", "norm1", "dense2", "norm2"), optimizer="adam", learning_rate=1e-3),
     "upper": OptimizerGroup(layers=("logits",), optimizer="sgd", learning_rate=1e-1),
 }
-with strategy.scope():
+if strategy is None:  # one device: several steps per call
     model = build_model(model_params)
-trainer = Trainer(model, groups, jit_compile=args.jit, strategy=strategy, steps_per_call=args.steps_per_call)
+    trainer = Trainer(model, groups, jit_compile=args.jit, steps_per_call=args.steps_per_call)
+else:
+    with strategy.scope():
+        model = build_model(model_params)
+    trainer = ReplicatedTrainer(model, groups, args.jit, strategy)
 losses = []
 history = fit(
     trainer,
@@ -58,7 +62,7 @@ history = fit(
 )
 np.savez(
     args.out,
-    replicas=strategy.num_replicas_in_sync,
+    replicas=strategy.num_replicas_in_sync if strategy else 1,
     steps_per_call=trainer.steps_per_call,
     chief=is_chief(strategy),
     running_loss=np.array(losses),

@@ -76,4 +76,15 @@ with notices_filtered():
     import keras
     import tensorflow as tf
 
-__all__ = ["keras", "notices_filtered", "tf"]
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs oneDNN's kernels here (on by default on some CPUs, `TF_ENABLE_ONEDNN_OPTS` sets
+    it): they round differently, so a run's numbers depend on it. None where TensorFlow does not say."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+__all__ = ["keras", "notices_filtered", "onednn_enabled", "tf"]

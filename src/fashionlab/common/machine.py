@@ -55,3 +55,15 @@ def cpu_summary(machine: dict) -> str:
     else:
         vector = "AVX2, no AVX-512" if flags["avx2"] else "no AVX2"
     return f"{machine['cpu_model']}, {machine['cpu_cores']} cores, {vector}, {'AMX' if flags['amx'] else 'no AMX'}"
+
+
+def run_record(machine: dict, onednn: bool | None, tensorflow: str) -> dict:
+    """What a run records of where it ran (`metrics/machine.json`, outside the metrics): runs of the same
+    seed on two such machines differ in the last bits, and `fashionlab compare` says when a group mixes them."""
+    onednn_text = {True: "oneDNN on", False: "oneDNN off", None: "oneDNN unknown"}[onednn]
+    return {
+        **machine,
+        "onednn": onednn,
+        "tensorflow": tensorflow,
+        "summary": f"{cpu_summary(machine)}, {onednn_text}, TensorFlow {tensorflow}",
+    }

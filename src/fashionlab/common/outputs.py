@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from fashionlab.common import interrupts
 from fashionlab.common.errors import DataError, WriteError
@@ -56,6 +55,8 @@ def json_bytes(payload: object) -> bytes:
 
 def csv_bytes(rows: list[dict]) -> bytes:
     """Rows of equal keys as CSV, floats with 6 significant digits: readable in `dvc plots`, stable bytes."""
+    import pandas as pd  # here, not above: `fashionlab compare` imports this module and needs no pandas
+
     return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n").encode()
 
 
@@ -160,12 +161,15 @@ def _umask() -> int:
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """A compressed `.npz` that, unlike `np.savez_compressed`, carries no wall-clock timestamps."""
+    """An uncompressed `.npz` that, unlike `np.savez`, carries no wall-clock timestamps.
+
+    Not compressed: deflating a training split took 1.1 s and a checkpoint 0.2 s (one per epoch), against
+    0.03 s and 0.004 s stored (AVX-512 AMD EPYC), for files 1.8× and 1.08× as large.
+    """
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             entry = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_EPOCH)
-            entry.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(entry, "w", force_zip64=True) as stream:
                 np.lib.format.write_array(stream, np.asarray(array, order="C"), allow_pickle=False)
     return buffer.getvalue()

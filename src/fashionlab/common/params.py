@@ -102,8 +102,8 @@ class TrainParams(_Section):
         description="compile the training step with XLA (measured faster on CPU: docs/explanation/performance.md)"
     )
     steps_per_call: int = Field(
-        description="optimisation steps per call into TensorFlow, batches gathered in the graph (1: one step "
-        "per call, fed from the host; under a strategy always 1)",
+        description="optimisation steps per call into TensorFlow, batches gathered in the graph (under a "
+        "strategy always 1: each batch is split across the replicas on the host)",
         ge=1,
     )
     distribute: Literal["none", "mirrored", "multi_worker"] = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,16 @@ def read_archive(path: Path, file: IdxFile) -> tuple[np.ndarray, str]:
     return array, sha256
 
 
-def prepare_splits(
-    spec: DatasetSpec, archives: dict[str, Path], val_size: int, train_subset: int | None, seed: int
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict, dict]:
-    """Return {split: (images, labels)}, their sizes (the metric), and the dataset's record: class counts
-    per split and the SHA-256 of each input, which tells whether two runs saw the same test images."""
+@dataclass(frozen=True)
+class Archives:
+    """The dataset's four files, verified and decoded: read once, then split for as many seeds as needed."""
+
+    spec: DatasetSpec
+    arrays: dict[str, np.ndarray]  # by file name
+    sha256: dict[str, str]  # of each file's decompressed bytes, by file name
+
+
+def read_archives(spec: DatasetSpec, archives: dict[str, Path]) -> Archives:
     arrays, hashes = {}, {}
     for file in spec.files:
         arrays[file.name], hashes[file.name] = read_archive(archives[file.name], file)
@@ -35,6 +41,15 @@ def prepare_splits(
                 f"{archives[labels.name]}: expected as many labels as {images.name} has images "
                 f"({len(arrays[images.name])}), got {len(arrays[labels.name])}"
             )
+    return Archives(spec, arrays, hashes)
+
+
+def prepare_splits(
+    archives: Archives, val_size: int, train_subset: int | None, seed: int
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict, dict]:
+    """Return {split: (images, labels)}, their sizes (the metric), and the dataset's record: class counts
+    per split and the SHA-256 of each input, which tells whether two runs saw the same test images."""
+    spec, arrays = archives.spec, archives.arrays
     train_x, train_y = arrays[spec.train_images.name], arrays[spec.train_labels.name]
     train_idx, val_idx = split_train(train_y, val_size, train_subset, seed)
     splits = {
@@ -46,6 +61,6 @@ def prepare_splits(
     record = {
         "dataset": spec.name,
         "class_counts": {name: class_counts(labels, spec.class_names) for name, (_, labels) in splits.items()},
-        "input_sha256": hashes,
+        "input_sha256": archives.sha256,
     }
     return splits, sizes, record

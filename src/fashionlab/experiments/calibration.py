@@ -1,8 +1,12 @@
-"""Is `compare`'s verdict on configurations calibrated? Measured on real runs' per-image results.
+"""Are `compare`'s and `decide`'s verdicts calibrated? Measured on real runs' per-image results.
 
-Two questions, each answered by resampling groups of real seeds (`benchmarks/calibration.py` gathers them):
-the same configuration against itself must be called better or worse in at most 5% of the ways its seeds
-can be split in two; and a real but small change is called better with how many seeds per side?
+`benchmarks/calibration.py` gathers three groups of real seeds, all with the same seed numbers: the default
+configuration, the same with `train.jit_compile: false` (the same arithmetic, rounded otherwise: a change
+that cannot matter but still perturbs training, so a paired null), and the lower group's learning rate
+doubled (a real but small change). Resampling them answers: how often is a change that cannot matter
+called better or worse, by the fixed-size paired comparison and by the whole sequential procedure; how many
+seeds does the sequential procedure spend on the small change, against a fixed design; and how often is
+the unpaired comparison wrong when one configuration's seeds are split in two?
 """
 
 from __future__ import annotations
@@ -12,27 +16,21 @@ from collections import Counter
 import numpy as np
 
 from fashionlab.experiments.comparison import ROPE
-from fashionlab.experiments.significance import VERDICTS, compare_groups, verdict
+from fashionlab.experiments.sequential import sequential_looks
+from fashionlab.experiments.significance import DIRECTIONAL, VERDICTS, compare_groups, seeds_needed, verdict
+
+GROUPS = ("baseline", "jit_off", "lower_lr_doubled")
 
 
-def same_configuration(
-    correct: np.ndarray, per_side: int, splits: int, *, rope: float, resamples: int, seed: int = 0
-) -> dict:
-    """Split one configuration's seeds (runs × test images) into two disjoint groups of `per_side`, `splits`
-    seeded ways; how often is each verdict given? Anything but better or worse is right here."""
-    rng = np.random.default_rng(seed)
-    calls = Counter()
-    for i in range(splits):
-        order = rng.permutation(len(correct))
-        a, b = correct[order[:per_side]], correct[order[per_side : 2 * per_side]]
-        calls[verdict(*compare_groups(a, b, resamples=resamples, seed=i).interval, rope)] += 1
-    return _shares(calls, splits) | {
-        "per_side": per_side,
-        "false_difference": (calls["better"] + calls["worse"]) / splits,
+def _shares(calls: Counter, total: int) -> dict:
+    return {
+        "draws": total,
+        **{name: calls[name] / total for name in VERDICTS},
+        "directional": sum(calls[name] for name in DIRECTIONAL) / total,  # called better or worse, slightly or not
     }
 
 
-def change(
+def fixed_size(
     correct_a: np.ndarray,
     correct_b: np.ndarray,
     per_side: int,
@@ -40,38 +38,112 @@ def change(
     *,
     rope: float,
     resamples: int,
+    paired: bool = True,
     seed: int = 0,
 ) -> dict:
-    """`per_side` seeds drawn from each configuration, `draws` seeded ways: how often is each verdict given?"""
+    """`per_side` of the shared seeds (rows), the same ones on both sides, drawn `draws` seeded ways: how often
+    is each verdict of the fixed-size comparison given, paired, or unpaired as `compare` was before?"""
     rng = np.random.default_rng(seed)
     calls = Counter()
     for i in range(draws):
-        a = correct_a[rng.choice(len(correct_a), per_side, replace=False)]
-        b = correct_b[rng.choice(len(correct_b), per_side, replace=False)]
-        calls[verdict(*compare_groups(a, b, resamples=resamples, seed=i).interval, rope)] += 1
+        rows = rng.choice(len(correct_a), per_side, replace=False)
+        result = compare_groups(correct_a[rows], correct_b[rows], paired=paired, resamples=resamples, seed=i)
+        calls[verdict(*result.interval, rope)] += 1
     return _shares(calls, draws) | {"per_side": per_side}
 
 
-def _shares(calls: Counter, total: int) -> dict:
-    return {"draws": total, **{name: calls[name] / total for name in VERDICTS}}
+def sequential(
+    correct_a: np.ndarray,
+    correct_b: np.ndarray,
+    max_seeds: int,
+    orders: int,
+    *,
+    rope: float,
+    resamples: int,
+    seed: int = 0,
+) -> dict:
+    """The whole sequential procedure on the shared seeds taken in `orders` seeded orders: how often is each
+    verdict given, and how many seeds a side does it spend?"""
+    rng = np.random.default_rng(seed)
+    calls, spent = Counter(), []
+    for i in range(orders):
+        order = rng.permutation(len(correct_a))[:max_seeds]
+        made = sequential_looks(correct_a[order], correct_b[order], max_seeds, rope=rope, resamples=resamples, seed=i)
+        calls[made[-1].verdict] += 1
+        spent.append(made[-1].seeds)
+    return _shares(calls, orders) | {
+        "max_seeds": max_seeds,
+        "seeds_spent": {
+            "mean": float(np.mean(spent)),
+            "median": float(np.median(spent)),
+            "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
+            "by_count": {str(k): v / orders for k, v in sorted(Counter(spent).items())},
+        },
+    }
 
 
-def measure(arrays: dict[str, np.ndarray], images: int, resamples: int, draws: int) -> dict:
+def same_configuration(
+    correct: np.ndarray, per_side: int, splits: int, *, rope: float, resamples: int, seed: int = 0
+) -> dict:
+    """Split one configuration's seeds into two disjoint groups of `per_side`, `splits` seeded ways, and compare
+    them unpaired (their seed numbers differ): how often is each verdict given?"""
+    rng = np.random.default_rng(seed)
+    calls = Counter()
+    for i in range(splits):
+        order = rng.permutation(len(correct))
+        a, b = correct[order[:per_side]], correct[order[per_side : 2 * per_side]]
+        calls[verdict(*compare_groups(a, b, resamples=resamples, seed=i).interval, rope)] += 1
+    return _shares(calls, splits) | {"per_side": per_side}
+
+
+def pairing(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
+    """What pairing by seed buys on these runs: how alike the two sides' runs of one seed are."""
+    accuracy_a, accuracy_b = correct_a.mean(axis=1), correct_b.mean(axis=1)
+    seeds = range(len(correct_a))
+    other_seed = np.mean([np.mean(correct_a[i] != correct_b[j]) for i in seeds for j in seeds if i != j])
+    return {
+        "correlation": float(np.corrcoef(accuracy_a, accuracy_b)[0, 1]),
+        "sd_paired_difference": float(np.std(accuracy_b - accuracy_a, ddof=1)),
+        "sd_unpaired_difference": float(np.sqrt(np.var(accuracy_a, ddof=1) + np.var(accuracy_b, ddof=1))),
+        "mean_difference": float(np.mean(accuracy_b - accuracy_a)),
+        "images_disagreeing_same_seed": float(np.mean(correct_a != correct_b)),
+        "images_disagreeing_other_seed": float(other_seed),
+    }
+
+
+def unpack(arrays: dict[str, np.ndarray], group: str, images: int) -> np.ndarray:
+    return np.unpackbits(arrays[f"{group}_correct"], axis=1, count=images).astype(bool)
+
+
+def measure(arrays: dict[str, np.ndarray], images: int, resamples: int, draws: int, max_seeds: int = 20) -> dict:
     """The figures of benchmarks/calibration.json from the arrays of calibration_runs.npz: each group's
-    per-image results packed to bits (`baseline_correct`, `change_correct`) and seeds."""
-    baseline = np.unpackbits(arrays["baseline_correct"], axis=1, count=images).astype(bool)
-    changed = np.unpackbits(arrays["change_correct"], axis=1, count=images).astype(bool)
-    largest = min(len(baseline), len(changed))
-    sizes = sorted({2, 3, 5, 8, largest // 2, largest} & set(range(2, largest + 1)))
+    per-image results packed to bits (`<group>_correct`) and its seeds (`<group>_seeds`), rows in the same
+    seed order in every group."""
+    runs = {group: unpack(arrays, group, images) for group in GROUPS}
+    seeds = {group: arrays[f"{group}_seeds"].tolist() for group in GROUPS}
+    if any(seeds[group] != seeds["baseline"] for group in GROUPS):
+        raise ValueError(f"every group needs the same seeds in the same order, got {seeds}")
+    baseline, null, change = runs["baseline"], runs["jit_off"], runs["lower_lr_doubled"]
+    largest = min(len(baseline), max_seeds)
+    sizes = [k for k in (2, 3, 4, 5, 6, 8, 10) if k <= len(baseline)]
+    options = {"rope": ROPE, "resamples": resamples}
+    unpaired_sd = pairing(baseline, change)["sd_unpaired_difference"] / np.sqrt(2)
     return {
         "rope": ROPE,
         "resamples": resamples,
-        "seeds": {"baseline": arrays["baseline_seeds"].tolist(), "change": arrays["change_seeds"].tolist()},
-        "accuracy": {"baseline": baseline.mean(axis=1).tolist(), "change": changed.mean(axis=1).tolist()},
-        "same_configuration": [
-            same_configuration(baseline, k, draws, rope=ROPE, resamples=resamples)
-            for k in sizes
-            if 2 * k <= len(baseline)
+        "seeds": seeds["baseline"],
+        "accuracy": {group: runs[group].mean(axis=1).tolist() for group in GROUPS},
+        "pairing": {"jit_off": pairing(baseline, null), "lower_lr_doubled": pairing(baseline, change)},
+        "null_fixed": [fixed_size(baseline, null, k, draws, **options) for k in sizes],
+        "null_sequential": sequential(baseline, null, largest, draws, **options),
+        "change_fixed": [fixed_size(baseline, change, k, draws, **options) for k in sizes],
+        "change_sequential": sequential(baseline, change, largest, draws, **options),
+        "fixed_design_seeds": {  # what `compare` asked for before pairing: the unpaired power calculation
+            "delta_rope": (before := seeds_needed(float(unpaired_sd), ROPE)),
+            "delta_0.002": seeds_needed(float(unpaired_sd), 0.002),
+        },
+        "change_fixed_unpaired": fixed_size(baseline, change, before, draws, **options, paired=False),
+        "same_configuration_unpaired": [
+            same_configuration(baseline, k, draws, **options) for k in sizes if 2 * k <= len(baseline)
         ],
-        "change": [change(baseline, changed, k, draws, rope=ROPE, resamples=resamples) for k in sizes],
     }

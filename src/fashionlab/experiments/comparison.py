@@ -4,6 +4,8 @@ noise."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from fashionlab.experiments.predictions import Predictions
@@ -11,6 +13,7 @@ from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, spread
 from fashionlab.experiments.significance import (
     LEVEL,
     MAX_SEEDS,
+    GroupComparison,
     compare_groups,
     mcnemar_exact_p,
     paired_bootstrap_interval,
@@ -118,6 +121,7 @@ def _configuration_text(result: dict, c: dict) -> list[str]:
         + (f"; {_runs_of_other_code(c['other_code_left_out'][key])}" if c["other_code_left_out"][key] else "")
         for letter, side, key in sides
     ]
+    groups += _machines_text(c)
     if c["verdict"] is None:
         single = " and ".join(letter for letter, _, key in sides if len(c[key + "_seeds"]) < 2)
         return [
@@ -126,35 +130,99 @@ def _configuration_text(result: dict, c: dict) -> list[str]:
             *groups,
             f"to compare the configurations, add seeds: {c['add_seeds']}",
         ]
-    interval, improvement = c["interval"], c["probability_of_improvement"]
-    spread = ", ".join(
+    interval, improvement, spread = c["interval"], c["probability_of_improvement"], c["spread"]
+    sides_spread = ", ".join(
         f"{letter} sd {s['sd']:.4f} ({s['test_set_share']:.0%} test set, {s['training_share']:.0%} training)"
-        for letter, s in (("A", c["spread"]["a"]), ("B", c["spread"]["b"]))
+        for letter, s in (("A", spread["a"]), ("B", spread["b"]))
+        if s is not None
     )
+    if c["paired"]:
+        resampled = "seed pairs and test images resampled together"
+        pairs = f"P(B > A) on a seed: {improvement['value']:.2f} of the {len(c['shared_seeds'])} shared seeds"
+        spread_line = (
+            f"spread between seeds: {sides_spread}; B - A on the same seed sd {spread['paired_difference_sd']:.4f} "
+            f"(two unpaired runs: {spread['unpaired_difference_sd']:.4f})"
+        )
+    else:
+        resampled = "seeds and test images resampled together"
+        pairs = f"P(B > A) for a seed of each: {improvement['value']:.2f}"
+        spread_line = f"spread between seeds: {sides_spread}"
     return [
         "two configurations, each a group of seeds: runs of the same code whose parameters differ only in seed",
         *groups,
+        _pairing_text(c),
         f"B - A: {c['difference']:+.4f}, {interval['level']:.0%} interval [{interval['low']:+.4f}, "
-        f"{interval['high']:+.4f}] (seeds and test images resampled together: {interval['resamples']} resamples, "
-        f"seed {interval['seed']})",
-        f"P(B > A) for a seed of each: {improvement['value']:.2f}, {interval['level']:.0%} interval "
-        f"[{improvement['low']:.2f}, {improvement['high']:.2f}]",
-        f"spread between seeds: {spread}",
+        f"{interval['high']:+.4f}] ({resampled}: {interval['resamples']} resamples, seed {interval['seed']})",
+        f"{pairs}, {interval['level']:.0%} interval [{improvement['low']:.2f}, {improvement['high']:.2f}]",
+        spread_line,
         f"seeds per side to detect a difference of {c['delta']:.4f} at 80% power: {_needed(c)}",
         f"verdict: {configuration_verdict_line(c)}",
     ]
 
 
+def _pairing_text(c: dict) -> str:
+    """Which seeds were paired, and which were left out of the paired figures; or why nothing was paired."""
+    if not c["paired"]:
+        shared = c["shared_seeds"]
+        having = f"seed {shared[0]} only" if shared else "no seed number"
+        return (
+            f"not paired: the groups share {having} (pairing needs 2), so each side's seeds are resampled on "
+            "their own (`fashionlab seeds` gives both sides the same seed numbers)"
+        )
+    left_out = [
+        f"{letter}'s {_seed_word(seeds)} {', '.join(map(str, seeds))}"
+        for letter, seeds in (("A", c["left_out"]["a"]), ("B", c["left_out"]["b"]))
+        if seeds
+    ]
+    line = (
+        f"paired by seed: the {len(c['shared_seeds'])} seeds both sides ran ({', '.join(map(str, c['shared_seeds']))})"
+    )
+    if left_out:
+        count = len(c["left_out"]["a"]) + len(c["left_out"]["b"])
+        line += f"; {count} left out of the paired figures, the other side lacking them: {'; '.join(left_out)}"
+    return line
+
+
+def _seed_word(seeds: list) -> str:
+    return "seed" if len(seeds) == 1 else "seeds"
+
+
+def _machines_text(c: dict) -> list[str]:
+    """A line per side whose runs come from more than one machine: their numerics differ in the last bits."""
+    lines = []
+    for letter, key in (("A", "a"), ("B", "b")):
+        machines = c["machines"][key]
+        if len(machines) > 1:
+            shares = "; ".join(f"{entry['runs']} on {entry['machine']}" for entry in machines)
+            lines.append(
+                f"   {letter}'s runs come from {len(machines)} machines ({shares}): runs of one seed differ more"
+            )
+    return lines
+
+
 def configuration_verdict_line(c: dict) -> str:
-    interval = f"the {c['interval']['level']:.0%} interval"
-    rope = f"(ROPE ±{c['rope']:.4f})"
-    line = {
-        "better": f"B is better than A: {interval} is above 0 {rope}",
-        "worse": f"B is worse than A: {interval} is below 0 {rope}",
-        "equivalent": f"equivalent: {interval} is within the ROPE ±{c['rope']:.4f}",
-        "undecided": f"undecided: {interval} holds 0 and reaches beyond the ROPE ±{c['rope']:.4f}",
-    }[c["verdict"]]
+    line = verdict_sentence(c["verdict"], c["interval"]["level"], c["rope"])
     return line + (f"; add seeds: {c['add_seeds']}" if c["add_seeds"] else "")
+
+
+def verdict_sentence(verdict: str, level: float, rope: float) -> str:
+    """What a verdict on configurations says, with the interval it was read from."""
+    interval, rope_text = f"the {level:.{_digits(level)}%} interval", f"ROPE ±{rope:.4f}"
+    return {
+        "better": f"B is better than A: {interval} is above 0 ({rope_text})",
+        "slightly better": f"B is slightly better than A: {interval} is above 0 but within the {rope_text}, "
+        "a real difference smaller than one that matters",
+        "equivalent": f"equivalent: {interval} holds 0 and is within the {rope_text}",
+        "slightly worse": f"B is slightly worse than A: {interval} is below 0 but within the {rope_text}, "
+        "a real difference smaller than one that matters",
+        "worse": f"B is worse than A: {interval} is below 0 ({rope_text})",
+        "undecided": f"undecided: {interval} holds 0 and reaches beyond the {rope_text}",
+    }[verdict]
+
+
+def _digits(level: float) -> int:
+    """Decimals that show a level as it is: 95%, 99.73%."""
+    return 0 if round(level * 100, 6) == round(level * 100) else 2
 
 
 def _needed(c: dict) -> str:
@@ -224,16 +292,31 @@ DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters 
 def compare_configurations(
     a: SeedGroup, b: SeedGroup, *, rope: float = ROPE, delta: float = DELTA, resamples: int = 10_000, seed: int = 0
 ) -> dict:
-    """The comparison of two configurations as plain data; `verdict` is None while a side has one seed."""
+    """The comparison of two configurations as plain data; `verdict` is None while a side has one seed.
+
+    Where the groups share two seed numbers or more, seed s of A is paired with seed s of B (the same split,
+    initial weights and data order): the difference, its interval, P(B > A), the spread of the difference
+    and the seeds needed come from the shared seeds, and the others are named and left out of them. With
+    fewer, each side's seeds are resampled on their own.
+    """
     accuracy_a, accuracy_b = a.correct.mean(axis=1), b.correct.mean(axis=1)
+    shared = shared_seeds(a, b)
+    paired = len(shared) >= 2
     result = {
         "a_seeds": list(a.seeds),
         "b_seeds": list(b.seeds),
         "a_runs": _runs(a, accuracy_a),
         "b_runs": _runs(b, accuracy_b),
         "other_code_left_out": {"a": a.other_code, "b": b.other_code},
+        "machines": {"a": _machine_counts(a), "b": _machine_counts(b)},
         "a_accuracy": spread(accuracy_a.tolist()),
         "b_accuracy": spread(accuracy_b.tolist()),
+        "paired": paired,
+        "shared_seeds": shared,
+        "left_out": {
+            "a": [s for s in a.seeds if s not in shared] if paired else [],
+            "b": [s for s in b.seeds if s not in shared] if paired else [],
+        },
         "rope": rope,
         "delta": delta,
         "spread": {"a": _sources(a.correct), "b": _sources(b.correct)},
@@ -244,20 +327,52 @@ def compare_configurations(
         "verdict": None,
         "add_seeds": None,
     }
-    if len(a.seeds) >= 2 and len(b.seeds) >= 2:
-        groups = compare_groups(a.correct, b.correct, resamples=resamples, seed=seed, level=LEVEL)
-        low, high = groups.interval
-        result["interval"] = {"level": LEVEL, "low": low, "high": high, "resamples": resamples, "seed": seed}
-        p_low, p_high = groups.probability_interval
-        result["probability_of_improvement"] = {
-            "value": groups.probability_of_improvement,
-            "low": p_low,
-            "high": p_high,
-        }
-        result["verdict"] = verdict(low, high, rope)
+    if paired:
+        correct_a, correct_b = paired_rows(a, b, shared)
+        differences = correct_b.mean(axis=1) - correct_a.mean(axis=1)
+        sd = float(np.std(differences, ddof=1))
+        result["difference"] = float(differences.mean())
+        result["spread"] |= {"paired_difference_sd": sd, "unpaired_difference_sd": _unpaired_sd(a, b)}
+        result["seeds_needed"] = seeds_needed(sd, delta, paired=True)
+    else:
+        correct_a, correct_b = a.correct, b.correct
+    if paired or (len(a.seeds) >= 2 and len(b.seeds) >= 2):
+        groups = compare_groups(correct_a, correct_b, paired=paired, resamples=resamples, seed=seed, level=LEVEL)
+        result |= _interval_and_verdict(groups, rope, resamples, seed)
     if result["verdict"] in (None, "undecided"):
         result["add_seeds"] = _seeds_to_add(a, b, result["seeds_needed"])
     return result
+
+
+def shared_seeds(a: SeedGroup, b: SeedGroup) -> list[int]:
+    """The seed numbers both groups ran, ascending."""
+    return sorted(set(a.seeds) & set(b.seeds) - {None})
+
+
+def paired_rows(a: SeedGroup, b: SeedGroup, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's runs of `seeds`, in that order: row i of both is the same seed."""
+    rows_a, rows_b = ([group.seeds.index(s) for s in seeds] for group in (a, b))
+    return a.correct[rows_a], b.correct[rows_b]
+
+
+def _interval_and_verdict(groups: GroupComparison, rope: float, resamples: int, seed: int) -> dict:
+    (low, high), (p_low, p_high) = groups.interval, groups.probability_interval
+    return {
+        "interval": {"level": LEVEL, "low": low, "high": high, "resamples": resamples, "seed": seed},
+        "probability_of_improvement": {"value": groups.probability_of_improvement, "low": p_low, "high": p_high},
+        "verdict": verdict(low, high, rope),
+    }
+
+
+def _unpaired_sd(a: SeedGroup, b: SeedGroup) -> float:
+    """The standard deviation of the difference of two runs of other seeds: what pairing saves."""
+    return float(np.sqrt(np.var(a.correct.mean(axis=1), ddof=1) + np.var(b.correct.mean(axis=1), ddof=1)))
+
+
+def _machine_counts(group: SeedGroup) -> list[dict]:
+    """How many of the group's runs each machine made, most first ("not recorded" for older runs)."""
+    counts = Counter(machine or "not recorded" for machine in group.machines)
+    return [{"machine": machine, "runs": runs} for machine, runs in counts.most_common()]
 
 
 SEEDS_WITHOUT_A_SPREAD = 5  # what to ask for when no side has two seeds to measure the spread with
@@ -276,8 +391,8 @@ def _seeds_to_add(a: SeedGroup, b: SeedGroup, needed: int | None) -> str | None:
 
 def _runs(group: SeedGroup, accuracy: np.ndarray) -> list[dict]:
     return [
-        {"name": name, "seed": seed, "accuracy": float(value)}
-        for name, seed, value in zip(group.names, group.seeds, accuracy, strict=True)
+        {"name": name, "seed": seed, "accuracy": float(value), "machine": machine}
+        for name, seed, value, machine in zip(group.names, group.seeds, accuracy, group.machines, strict=True)
     ]
 
 

@@ -1,28 +1,33 @@
 """One revision's per-image test predictions, read through DVC from a commit, an experiment or the workspace.
 
 Reading goes through git's objects (DVC resolves experiment names), so the user's working tree is never
-checked out or touched. Two revisions can be paired image by image only if they scored the same test
-images in the same order: the `image` column of `metrics/confusion.csv` makes the order explicit, and the
-SHA-256 of the test inputs in `metrics/dataset.json` says whether the images are the same.
+checked out or touched; a whole group's files come through one `git cat-file --batch`, as the outputs read
+here are kept in git (`cache: false` in dvc.yaml). Two revisions can be paired image by image only if they
+scored the same test images in the same order: the `image` column of `metrics/confusion.csv` makes the
+order explicit, and the SHA-256 of the test inputs in `metrics/dataset.json` says whether the images are
+the same.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from dvc.exceptions import DvcException, NotDvcRepoError, PathMissingError
 
 from fashionlab.common.errors import RevisionError
 from fashionlab.data.catalog import DATASETS
 from fashionlab.experiments.replicates import Run, SeedGroup, seed_group, workspace_run
+from fashionlab.experiments.scratch import SCRATCH
+from fashionlab.pipeline.layout import DATASET, MACHINE, PREDICTIONS
 
-PREDICTIONS = "metrics/confusion.csv"
-DATASET = "metrics/dataset.json"
 COLUMNS = ("image", "actual", "predicted")
 
 
@@ -34,22 +39,45 @@ class Predictions:
     test_inputs: dict[str, str]  # test images' and labels' file name -> SHA-256 of the decompressed bytes
     actual: np.ndarray  # class index of test image i
     predicted: np.ndarray
+    machine: str | None = None  # the CPU that trained it, as `cpu_summary` writes it; None where not recorded
 
 
 def project_root() -> Path:
-    from dvc.repo import Repo
-
-    try:
-        return Path(Repo.find_root())
-    except NotDvcRepoError:
-        raise RevisionError(f"{Path.cwd()}: not inside a DVC project (run fashionlab from the project)") from None
+    """The folder with `.dvc/` at or above the working one, up to the mount point, as DVC finds it (without
+    importing DVC, so that `compare` can start `dvc exp show` at once)."""
+    folder = Path.cwd()
+    while not (folder / ".dvc").is_dir():
+        if os.path.ismount(folder) or folder.parent == folder:
+            raise RevisionError(f"{Path.cwd()}: not inside a DVC project (run fashionlab from the project)")
+        folder = folder.parent
+    return folder
 
 
 def load_predictions(root: Path, revision: str | None) -> Predictions:
     """The predictions of `revision` (None: the workspace), checked against its own dataset record."""
     commit = None if revision is None else resolve(root, revision)
     name = "workspace" if revision is None else revision
-    record = _parse_json(name, _read(root, name, commit, DATASET))
+    if commit is None:
+        files = [_workspace_file(root, name, path) for path in (DATASET, PREDICTIONS, MACHINE)]
+    else:
+        files = read_committed(root, [(commit, path) for path in (DATASET, PREDICTIONS, MACHINE)])
+    return _predictions(root, name, commit, *files)
+
+
+def _predictions(root: Path, name: str, commit: str | None, dataset: Blob, rows: Blob, machine: Blob) -> Predictions:
+    """A run's predictions from its dataset record, its per-image rows and its machine record."""
+    spec, test_inputs, count = _record(name, commit, dataset)
+    cache = _cache_path(root, spec.name, count, rows)
+    classes = _cached(cache)
+    if classes is None:
+        classes = _parsed(name, commit, rows, spec.class_names, count, cache)
+    actual, predicted = classes.astype(np.int64)
+    return Predictions(name, commit, spec.class_names, test_inputs, actual, predicted, _machine(name, machine))
+
+
+def _record(name: str, commit: str | None, dataset: Blob | None) -> tuple:
+    """The dataset a run scored, the hashes of its test inputs, and how many test images it had."""
+    record = _parse_json(name, DATASET, _present(name, commit, DATASET, dataset))
     if not isinstance(record.get("dataset"), str) or record["dataset"] not in DATASETS:
         known = ", ".join(DATASETS)
         raise RevisionError(f"{name}: {DATASET}: dataset: expected one of {known}, got {record.get('dataset')!r}")
@@ -59,8 +87,53 @@ def load_predictions(root: Path, revision: str | None) -> Predictions:
         count = sum(record["class_counts"]["test"].values())
     except (KeyError, TypeError, AttributeError) as err:
         raise RevisionError(f"{name}: {DATASET}: expected the record `prepare` writes, missing {err}") from None
-    actual, predicted = _parse_rows(name, _read(root, name, commit, PREDICTIONS), spec.class_names, count)
-    return Predictions(name, commit, spec.class_names, test_inputs, actual, predicted)
+    return spec, test_inputs, count
+
+
+def _parsed(
+    name: str, commit: str | None, rows: Blob | None, class_names: tuple[str, ...], count: int, cache: Path | None
+) -> np.ndarray:
+    classes = np.stack(_parse_rows(name, _present(name, commit, PREDICTIONS, rows), class_names, count))
+    if cache:
+        _keep(cache, classes.astype(np.uint8))
+    return classes
+
+
+def _cache_path(root: Path, dataset: str, count: int, rows: Blob | None) -> Path | None:
+    """Where a committed run's parsed rows are kept: by the object id of its file in git."""
+    return root / SCRATCH / "predictions" / f"{dataset}-{count}-{rows.sha}.npy" if rows and rows.sha else None
+
+
+def _cached(path: Path | None) -> np.ndarray | None:
+    """A committed run's parsed rows (actual, predicted), kept by the object id of the file in git: parsing
+    80 runs' files took half a second of `compare`, reading them back takes a few milliseconds."""
+    try:
+        return np.load(path) if path else None
+    except (OSError, ValueError):
+        return None
+
+
+def _keep(path: Path, classes: np.ndarray) -> None:
+    """A cache that cannot be written only costs the next `compare` the parsing again."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as stream:
+            np.save(stream, classes)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def _machine(name: str, blob: Blob | None) -> str | None:
+    """The summary of a run's machine record; None for a run made before runs recorded it."""
+    if blob is None:
+        return None
+    record = _parse_json(name, MACHINE, _text(name, MACHINE, blob.data))
+    summary = record.get("summary")
+    if not isinstance(summary, str):
+        raise RevisionError(f"{name}: {MACHINE}: summary: expected the text `train` writes, got {summary!r}")
+    return summary
 
 
 def resolve(root: Path, revision: str) -> str:
@@ -94,41 +167,120 @@ def check_same_test_set(a: Predictions, b: Predictions) -> None:
         )
 
 
-def _read(root: Path, name: str, commit: str | None, path: str) -> str:
-    import dvc.api
+HINT = "made before per-image predictions were recorded? reproduce it with `dvc repro`"
 
-    hint = "made before per-image predictions were recorded? reproduce it with `dvc repro`"
-    if commit is None:
-        try:
-            return (root / path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RevisionError(f"{name}: {path}: file not found ({hint})") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise RevisionError(f"{name}: {path}: cannot read it: {err}") from None
+
+class Blob(NamedTuple):
+    """A file's bytes, and its object id in git where it was read from git (the key of the parsed rows' cache)."""
+
+    sha: str | None
+    data: bytes
+
+
+def _workspace_file(root: Path, name: str, path: str) -> Blob | None:
     try:
-        with dvc.api.open(path, repo=str(root), rev=commit, encoding="utf-8") as stream:
-            return stream.read()
-    except (PathMissingError, FileNotFoundError):
-        raise RevisionError(f"{name}: {path}: not in this revision ({hint})") from None
-    except (DvcException, UnicodeDecodeError) as err:
+        return Blob(None, (root / path).read_bytes())
+    except FileNotFoundError:
+        return None
+    except OSError as err:
         raise RevisionError(f"{name}: {path}: cannot read it: {err}") from None
 
 
-def _parse_json(name: str, text: str) -> dict:
+def _text(name: str, path: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RevisionError(f"{name}: {path}: cannot read it: {err}") from None
+
+
+def _present(name: str, commit: str | None, path: str, blob: Blob | None) -> str:
+    if blob is None:
+        missing = "file not found" if commit is None else "not in this revision"
+        raise RevisionError(f"{name}: {path}: {missing} ({HINT})")
+    return _text(name, path, blob.data)
+
+
+def read_committed(root: Path, files: list[tuple[str, str]], contents: bool = True) -> list[Blob | None]:
+    """Each (commit, path) in git's objects, None where the commit lacks it, in one `git cat-file`; with
+    `contents=False`, only each one's object id (`Blob.data` is b"").
+
+    Paths are relative to the DVC project, which may sit below the git repository's root.
+    """
+    if not files:
+        return []
+    requests = "".join(f"{commit}:./{path}\n" for commit, path in files)
+    command = ["git", "cat-file", "--batch" if contents else "--batch-check"]
+    result = subprocess.run(command, cwd=root, input=requests.encode(), capture_output=True)
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise RevisionError(f"{root}: git cat-file failed: {reason[-1]}")
+    blobs, output, at = [], result.stdout, 0
+    for _ in files:
+        end = output.index(b"\n", at)
+        header = output[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":  # "<request> missing", or not a file
+            blobs.append(None)
+            continue
+        size = int(header[2]) if contents else 0
+        blobs.append(Blob(header[0].decode(), output[at : at + size]))
+        at += size + 1 if contents else 0
+    return blobs
+
+
+def _parse_json(name: str, path: str, text: str) -> dict:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as err:
-        raise RevisionError(f"{name}: {DATASET}: not valid JSON: {err}") from None
+        raise RevisionError(f"{name}: {path}: not valid JSON: {err}") from None
     if not isinstance(record, dict):
-        raise RevisionError(f"{name}: {DATASET}: expected a JSON object, got {type(record).__name__}")
+        raise RevisionError(f"{name}: {path}: expected a JSON object, got {type(record).__name__}")
     return record
 
 
 def _parse_rows(name: str, text: str, class_names: tuple[str, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = _well_formed_rows(text, class_names, count)
+    if rows is not None:
+        return rows
     try:
         return _rows(f"{name}: {PREDICTIONS}", csv.reader(io.StringIO(text), strict=True), class_names, count)
     except csv.Error as err:
         raise RevisionError(f"{name}: {PREDICTIONS}: not a CSV file: {err}") from None
+
+
+def _well_formed_rows(text: str, class_names: tuple[str, ...], count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(actual, predicted) when the file is exactly what `evaluate` writes (its header, row i for image i, two
+    of the class names, a final newline), read without a loop over its rows: a group of 40 seeds a side reads
+    80 of them. Each class name becomes one letter, and what is left must be the file's fixed skeleton (the
+    header, the image numbers, the commas and newlines) to the byte. None otherwise: the strict reader then
+    names what is wrong."""
+    header = ",".join(COLUMNS) + "\n"
+    if not text.startswith(header) or len(class_names) > 26:
+        return None
+    body = text[len(header) :]
+    for k, name in sorted(enumerate(class_names), key=lambda item: -len(item[1])):  # "Shirt" after "T-shirt/top"
+        body = body.replace(f",{name}\n", f",{LETTERS[k]}\n").replace(f",{name},", f",{LETTERS[k]},")
+    data = np.frombuffer(body.encode("utf-8", errors="replace"), np.uint8)
+    skeleton, fixed = _skeleton(count)
+    if len(data) != len(skeleton) or not np.array_equal(data[fixed], skeleton[fixed]):
+        return None
+    classes = data[~fixed].reshape(count, 2).astype(np.int64) - ord(LETTERS[0])
+    if classes.min(initial=0) < 0 or classes.max(initial=0) >= len(class_names):
+        return None
+    return classes[:, 0], classes[:, 1]
+
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@functools.cache
+def _skeleton(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of `count` rows "i,?,?" with their newlines, and which bytes are fixed (all but the letters)."""
+    rows = np.frombuffer("".join(f"{i},A,A\n" for i in range(count)).encode(), np.uint8)
+    ends = np.flatnonzero(rows == ord("\n"))
+    fixed = np.ones(len(rows), bool)
+    fixed[ends - 3] = fixed[ends - 1] = False
+    return rows, fixed
 
 
 def _rows(where: str, reader, class_names: tuple[str, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,12 +314,41 @@ def load_seed_group(root: Path, table: list[dict], found: list[Run], named: Pred
     """
     target = workspace_run(table) if named.commit is None else next((r for r in found if r.rev == named.commit), None)
     if target is None:
-        return SeedGroup(named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0)
+        return SeedGroup(
+            named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0, (named.machine,)
+        )
     members, other_code = seed_group(found, target)
-    correct = []
+    others = [run for run in members if run is not target]
+    loaded = dict(zip(map(id, others), _load_runs(root, others), strict=True))
+    correct, machines = [], []
     for run in members:
-        predictions = named if run is target else load_predictions(root, run.rev)
+        predictions = named if run is target else loaded[id(run)]
         check_same_test_set(named, predictions)
         correct.append(predictions.predicted == predictions.actual)
+        machines.append(predictions.machine)
     names = tuple(named.revision if run is target else run.name for run in members)
-    return SeedGroup(named.revision, names, tuple(run.seed for run in members), np.array(correct), other_code)
+    seeds = tuple(run.seed for run in members)
+    return SeedGroup(named.revision, names, seeds, np.array(correct), other_code, tuple(machines))
+
+
+def _load_runs(root: Path, runs: list[Run]) -> list[Predictions]:
+    """Many committed runs at once: their records in one `git cat-file`, their rows' object ids in another, and
+    the rows themselves, in a third, only for the runs whose parsed rows are not kept yet."""
+    records = iter(read_committed(root, [(run.rev, path) for run in runs for path in (DATASET, MACHINE)]))
+    ids = read_committed(root, [(run.rev, PREDICTIONS) for run in runs], contents=False)
+    found = []
+    for run, rows in zip(runs, ids, strict=True):
+        dataset, machine = next(records), next(records)
+        spec, test_inputs, count = _record(run.name, run.rev, dataset)
+        cache = _cache_path(root, spec.name, count, rows)
+        found.append((run, spec, test_inputs, count, machine, cache, _cached(cache)))
+    missing = [run.rev for run, *_, classes in found if classes is None]
+    texts = dict(zip(missing, read_committed(root, [(rev, PREDICTIONS) for rev in missing]), strict=True))
+    loaded = []
+    for run, spec, test_inputs, count, machine, cache, classes in found:
+        if classes is None:
+            classes = _parsed(run.name, run.rev, texts[run.rev], spec.class_names, count, cache)
+        actual, predicted = classes.astype(np.int64)
+        machine_name = _machine(run.name, machine)
+        loaded.append(Predictions(run.name, run.rev, spec.class_names, test_inputs, actual, predicted, machine_name))
+    return loaded

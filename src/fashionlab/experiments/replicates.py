@@ -64,13 +64,37 @@ def experiments_table(root: Path, all_commits: bool) -> list[dict]:
 
 def run_dvc(root: Path, *args: str) -> str:
     """A DVC command run in this environment; its failure is a one-line error with DVC's own message."""
-    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        # DVC's own message is its first "ERROR: " line; a traceback may follow it.
-        lines = result.stderr.strip().splitlines()
-        reason = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), None)
-        raise RevisionError(f"{root}: dvc {' '.join(args[:2])} failed: {reason or (lines or ['no message'])[-1]}")
-    return result.stdout
+    with DvcCommand(root, *args) as command:
+        return command.output()
+
+
+class DvcCommand:
+    """`run_dvc` started now and read later: `dvc exp show` takes most of `compare`'s time, and the rest of its
+    work can go on meanwhile, on another core. Leaving the `with` block early stops the command."""
+
+    def __init__(self, root: Path, *args: str):
+        self.root, self.args = root, args
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dvc", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def output(self) -> str:
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode != 0:
+            # DVC's own message is its first "ERROR: " line; a traceback may follow it.
+            lines = stderr.strip().splitlines()
+            reason = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), None)
+            where = f"{self.root}: dvc {' '.join(self.args[:2])} failed"
+            raise RevisionError(f"{where}: {reason or (lines or ['no message'])[-1]}")
+        return stdout
+
+    def __enter__(self) -> DvcCommand:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 def runs(table: list[dict]) -> tuple[list[Run], int]:
@@ -248,3 +272,4 @@ class SeedGroup:
     seeds: tuple[int | None, ...]  # None: a run whose parameters were not recorded
     correct: np.ndarray  # runs × test images
     other_code: int  # runs with the same parameters but other code, left out
+    machines: tuple[str | None, ...]  # the CPU that trained each run (None: not recorded)

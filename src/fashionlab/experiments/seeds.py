@@ -1,74 +1,97 @@
-"""`fashionlab seeds N [REV]`: give a configuration N seeds, queueing only those its group lacks.
+"""`fashionlab seeds N [REV]`: give a configuration N seeds, training only those its group lacks.
 
-The new runs go through DVC's queue as experiments of HEAD, with REV's parameters and a new seed each, so
-they join REV's group (`replicates.seed_group`): same code, same parameters but the seed. Seeds already
-finished, queued or running count, so a second call queues nothing twice.
+The new seeds train together in one process (`pipeline.group`), which pays TensorFlow's start-up, the
+dataset's verification and XLA's compilation once, not once a seed; each seed still becomes a DVC experiment
+of HEAD with REV's parameters and its own seed, as `dvc exp run` would make it (`scratch`), so it joins REV's
+group (`replicates.seed_group`): same code, same parameters but the seed. Seeds already finished count, so a
+second call trains nothing twice; Ctrl-C keeps every seed that finished.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
+import shutil
+import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from fashionlab.common.errors import RevisionError
+from fashionlab.common.errors import FashionlabError, RevisionError
+from fashionlab.common.interrupts import EXIT_CODES
 from fashionlab.experiments.predictions import resolve
+from fashionlab.experiments.progress import Progress
 from fashionlab.experiments.replicates import (
     WORKSPACE,
     Run,
     experiments_table,
     pending,
-    run_dvc,
     runs,
     seed_group,
     workspace_run,
 )
+from fashionlab.experiments.scratch import checkout, exclusive, save_experiment, workspace_changes
 from fashionlab.experiments.workspace import workspace_params
 
-POLL_SECONDS = 2.0
+Say = Callable[[str], None]
 
 
-def default_jobs(missing: int) -> int:
-    """Runs at once: one per core. On 2 cores, 2 at a time took 26.5 s per seed against 36.0 s one at a time
-    (docs/how-to/add-seeds.md): a run leaves a core idle while it starts, imports, loads and writes."""
-    return max(1, min(missing, os.cpu_count() or 1))
+@dataclass(frozen=True)
+class Job:
+    """A seed to train: which configuration (as the user named it), and the experiment it becomes."""
+
+    label: str
+    seed: int
+    name: str
+    overrides: tuple[str, ...]  # `-S` values that turn the workspace's params.yaml into this run's
 
 
-def add_seeds(root: Path, count: int, revision: str | None, jobs: int | None, say: Callable[[str], None]) -> list[int]:
-    """Queue the seeds REV's group lacks to reach `count`, run them, report progress; return the new seeds."""
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    accuracy: float | None  # None: the seed failed
+    error: str | None = None
+
+
+def add_seeds(root: Path, count: int, revision: str | None, say: Say) -> list[int]:
+    """Train the seeds REV's group lacks to reach `count`, each saved as an experiment; return the new seeds."""
+    with GroupTraining(root) as training:  # first: another command adding seeds would change the plan
+        return _add_seeds(root, count, revision, say, training)
+
+
+def _add_seeds(root: Path, count: int, revision: str | None, say: Say, training: GroupTraining) -> list[int]:
     table = experiments_table(root, all_commits=False)
     found, _ = runs(table)
-    target = _target(root, table, found, revision)
     label = revision or WORKSPACE
-    _check_code(root, target, label)
+    target = target_run(root, table, found, revision)
+    check_code(root, target, label)
     members, _ = seed_group(found, target)
     done = {run.seed for run in members if run.scores}
-    on_the_way = {run.seed for run in pending(table) if run.configuration == target.configuration} - done
-    fresh = _fresh_seeds(done | on_the_way, count - len(done) - len(on_the_way))
-    have = _having(sorted(done))
-    if not fresh and not on_the_way:
-        say(f"{label}'s configuration already has {have}: nothing to run")
+    queued = {run.seed for run in pending(table) if run.configuration == target.configuration} - done
+    fresh = fresh_seeds(done | queued, count - len(done) - len(queued))
+    waiting = f" ({listed(sorted(queued))} already in DVC's queue)" if queued else ""
+    if not fresh:
+        say(f"{label}'s configuration already has {having(sorted(done))}{waiting}: nothing to run")
         return []
-    overrides = _overrides(workspace_params(root), target.params)
-    names = [_queue(root, seed, overrides, target) for seed in fresh]
-    waiting = sorted(on_the_way)
-    jobs = jobs or default_jobs(len(fresh) + len(waiting))
     say(
-        f"{label}'s configuration has {have}; queued {_listed(fresh)}"
-        + (f", waiting for {_listed(waiting)} already queued" if waiting else "")
-        + f"; running {jobs} at a time (`dvc queue status` shows them, `dvc queue kill` stops them)"
+        f"{label}'s configuration has {having(sorted(done))}{waiting}; training {listed(fresh)} in one process "
+        "(Ctrl-C stops it and keeps the seeds that finished)"
     )
-    _start_workers(root, jobs)
-    _follow(root, names, say)
+    jobs = [job_for(root, target, label, seed) for seed in fresh]
+    outcomes = training.run(jobs)
+    failed = [outcome for outcome in outcomes if outcome.accuracy is None]
+    if failed:
+        reasons = "; ".join(f"seed {outcome.job.seed}: {outcome.error}" for outcome in failed)
+        raise RevisionError(f"{len(failed)} of {len(jobs)} seeds failed, the others were kept: {reasons}")
     return fresh
 
 
-def _target(root: Path, table: list[dict], found: list[Run], revision: str | None) -> Run:
+def target_run(root: Path, table: list[dict], found: list[Run], revision: str | None) -> Run:
+    """The run whose configuration gets the seeds: the workspace's, HEAD's or one of HEAD's experiments."""
     if revision is None:
         run = workspace_run(table)
         if run is None:
@@ -86,21 +109,8 @@ def _target(root: Path, table: list[dict], found: list[Run], revision: str | Non
     )
 
 
-def _start_workers(root: Path, jobs: int) -> None:
-    """`dvc queue start`, not waited on: its workers outlive it and would hold a captured output open."""
-    started = subprocess.run(
-        [sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)],
-        cwd=root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    if started.returncode != 0:
-        raise RevisionError(f"{root}: dvc queue start failed (exit status {started.returncode}): try it by hand")
-
-
-def _check_code(root: Path, target: Run, label: str) -> None:
-    """The queue runs the workspace's code: it must be the code of the runs the seeds are to join."""
+def check_code(root: Path, target: Run, label: str) -> None:
+    """New seeds run the workspace's code: it must be the code of the runs the seeds are to join."""
     for path, recorded in target.code_files:
         file = root / path
         current = hashlib.md5(file.read_bytes(), usedforsecurity=False).hexdigest() if file.is_file() else None
@@ -111,7 +121,14 @@ def _check_code(root: Path, target: Run, label: str) -> None:
             )
 
 
-def _fresh_seeds(taken: set[object], wanted: int) -> list[int]:
+def job_for(root: Path, target: Run, label: str, seed: int) -> Job:
+    """The seed's experiment: named after the seed and the configuration, with the target's parameters."""
+    name = f"seed{seed}-{hashlib.sha256(target.configuration.encode()).hexdigest()[:7]}"
+    return Job(label, seed, name, (f"seed={seed}", *overrides(workspace_params(root), target.params)))
+
+
+def fresh_seeds(taken: set[object], wanted: int) -> list[int]:
+    """The `wanted` smallest seeds from 1 not in `taken`."""
     fresh, seed = [], 1
     while len(fresh) < wanted:
         if seed not in taken:
@@ -120,7 +137,7 @@ def _fresh_seeds(taken: set[object], wanted: int) -> list[int]:
     return fresh
 
 
-def _overrides(workspace: dict[str, object], wanted: dict[str, object]) -> list[str]:
+def overrides(workspace: dict[str, object], wanted: dict[str, object]) -> list[str]:
     """`-S` values that turn the workspace's params.yaml into the target's (the seed is set per run)."""
     return [
         f"{key}={json.dumps(value)}"
@@ -129,50 +146,147 @@ def _overrides(workspace: dict[str, object], wanted: dict[str, object]) -> list[
     ]
 
 
-def _queue(root: Path, seed: int, overrides: list[str], target: Run) -> str:
-    name = f"seed{seed}-{hashlib.sha256(target.configuration.encode()).hexdigest()[:7]}"
-    settings = [part for override in [f"seed={seed}", *overrides] for part in ("-S", override)]
-    run_dvc(root, "exp", "run", "--queue", "-n", name, *settings)
-    return name
+class Interrupted(FashionlabError):
+    def __init__(self, signal_name: str, kept: list[Outcome]):
+        by_label: dict[str, list[int]] = {}
+        for outcome in kept:
+            by_label.setdefault(outcome.job.label, []).append(outcome.job.seed)
+        seeds = "; ".join(f"{label}'s {listed(sorted(seeds))}" for label, seeds in by_label.items()) or "none"
+        super().__init__(f"interrupted by {signal_name}: the seeds that finished were kept ({seeds}); run it again")
+        self.exit_code = EXIT_CODES[signal_name]
 
 
-def _follow(root: Path, names: list[str], say: Callable[[str], None]) -> None:
-    """Report each queued run as it ends, until all of ours have (and those already queued before)."""
-    start, reported = time.monotonic(), {}
-    total = len(names)
-    while True:
-        states = _states(root)
-        for name in names:
-            state = states.get(name)
-            if state in ("Success", "Failed") and name not in reported:
-                reported[name] = state
-                minutes, seconds = divmod(int(time.monotonic() - start), 60)
-                say(f"{name}: {state.lower()} ({len(reported)}/{total}, {minutes}:{seconds:02})")
-        if len(reported) == total and not any(state in ("Queued", "Running") for state in states.values()):
-            break
-        time.sleep(POLL_SECONDS)
-    failed = [name for name, state in reported.items() if state == "Failed"]
-    if failed:
-        raise RevisionError(f"{len(failed)} of {total} runs failed ({', '.join(failed)}): see `dvc queue logs NAME`")
+class GroupTraining:
+    """The process that trains the seeds (`pipeline.group`), fed a scratch checkout per seed; each seed is
+    saved as an experiment as soon as it is done, while the next one trains."""
+
+    def __init__(self, root: Path, stream: TextIO | None = None, sides: bool = False):
+        self.root, self.stream, self.sides = root, stream, sides  # where the progress goes (None: stdout)
+        self.process: subprocess.Popen | None = None
+        self.signal: str | None = None  # SIGINT or SIGTERM, once one arrived
+
+    def __enter__(self) -> GroupTraining:
+        self._exit = contextlib.ExitStack()
+        self.checkouts = self._exit.enter_context(exclusive(self.root))
+        self.changes = workspace_changes(self.root)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            with contextlib.suppress(BrokenPipeError):  # it ended already
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._exit.close()
+
+    def run(self, jobs: list[Job]) -> list[Outcome]:
+        """Train `jobs`, save each finished one; the outcomes in the order of `jobs`.
+
+        The group gets a seed's checkout when it starts the one before, so it never waits for one, and each
+        checkout is removed once its seed is saved: at most two of them are on disk at a time.
+        """
+        with self._signals_held():
+            process = self._start()
+            waiting, fed = list(jobs), {}
+
+            def feed() -> None:
+                if waiting and not self.signal:
+                    job = waiting.pop(0)
+                    folder = self.checkouts / f"{job.label.replace('/', '_')}-{job.name}"
+                    project = checkout(self.root, folder, self.changes, list(job.overrides))
+                    fed[str(project)] = job, folder
+                    with contextlib.suppress(BrokenPipeError):  # it ended: reading its output says why
+                        process.stdin.write(f"{project}\n")
+                        process.stdin.flush()
+
+            feed()
+            outcomes = self._follow(fed, feed, [job.label for job in jobs])
+        if self.signal:  # it came after the last seed ended: the seeds are kept, the command stops all the same
+            raise Interrupted(self.signal, [outcome for outcome in outcomes if outcome.accuracy is not None])
+        return [next(outcome for outcome in outcomes if outcome.job is job) for job in jobs]
+
+    def _start(self) -> subprocess.Popen:
+        if self.process is None:
+            # TensorFlow's own messages go to a log, read back only when the process fails
+            log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "fashionlab.pipeline.group"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        return self.process
+
+    def _follow(self, fed: dict[str, tuple[Job, Path]], feed: Callable[[], None], labels: list[str]) -> list[Outcome]:
+        """Read the group's progress until every job ended; save each seed that is done."""
+        progress = Progress(labels, self.stream, self.sides)
+        outcomes: list[Outcome] = []
+        try:
+            while len(outcomes) < len(labels):
+                line = self.process.stdout.readline()
+                if not line:
+                    self._stopped({"error": self._log_tail()}, outcomes)
+                event = json.loads(line)
+                kind = event["event"]
+                if kind == "error":
+                    self._stopped(event, outcomes)
+                job, folder = fed[event["folder"]]
+                if kind == "start":
+                    feed()
+                elif kind == "done":
+                    save_experiment(self.root, Path(event["folder"]), job.name)
+                    outcomes.append(Outcome(job, event["accuracy"]))
+                elif kind == "failed":
+                    outcomes.append(Outcome(job, None, event["error"]))
+                if kind in ("done", "failed"):
+                    shutil.rmtree(folder, ignore_errors=True)
+                progress.event(kind, job.label, job.seed, {**event, "name": job.name})
+        finally:
+            progress.close()
+        return outcomes
+
+    def _stopped(self, event: dict, outcomes: list[Outcome]) -> None:
+        """The group process ended early: by a signal, or on an error that stops every seed (a full disk)."""
+        kept = [outcome for outcome in outcomes if outcome.accuracy is not None]
+        if self.signal:
+            raise Interrupted(self.signal, kept)
+        error = RevisionError(f"training the seeds stopped: {event['error']}")
+        error.exit_code = event.get("exit_code", error.exit_code)
+        raise error
+
+    def _log_tail(self) -> str:
+        self.process.wait()
+        lines = (self.checkouts.parent / "group.log").read_text(errors="replace").strip().splitlines()
+        return f"exit status {self.process.returncode}" + (f": {lines[-1]}" if lines else "")
+
+    @contextlib.contextmanager
+    def _signals_held(self) -> Iterator[None]:
+        """SIGINT and SIGTERM stop the training (passed on to it) but not the saving of finished seeds."""
+
+        def stop(signum, _frame):
+            self.signal = self.signal or signal.Signals(signum).name
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signum)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
-def _states(root: Path) -> dict[str, str]:
-    """Name → status of every task `dvc queue status` lists."""
-    lines = run_dvc(root, "queue", "status").splitlines()
-    states = {}
-    for line in lines[1:]:
-        parts = line.split()
-        if len(parts) >= 5:
-            states[parts[1]] = parts[-1]
-    return states
-
-
-def _having(seeds: list[int]) -> str:
+def having(seeds: list[int]) -> str:
     """ "1 seed (42)", "3 seeds (1, 2, 42)", "no seed yet"."""
     if not seeds:
         return "no seed yet"
     return f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
 
 
-def _listed(seeds: list[int]) -> str:
+def listed(seeds: list[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds)) if seeds else "no seed"

@@ -81,6 +81,7 @@ def train_resumable(
     checkpoint_dir: Path,
     display: TrainingDisplay,
     outputs: Callable[[TrainingResult, bool], dict[Path, Content]] | None,
+    checkpoints: bool = True,
 ) -> TrainingResult:
     """Resume from `checkpoint_dir` when it holds this run's unfinished state, checkpoint every epoch.
 
@@ -90,10 +91,13 @@ def train_resumable(
     a multi-worker cluster other than the chief: every worker reads the checkpoint and gathers the state
     to save (reading the metrics is a collective operation), but only the chief writes its outputs and
     into `checkpoint_dir`; the others write into a temporary folder that is deleted at the end.
+
+    With `checkpoints=False` (a seed of a group, which starts afresh if interrupted), nothing is resumed
+    and nothing is written but the finished checkpoint and outputs.
     """
     chief = outputs is not None
     key = run_key(params, *train, *val)
-    resumed = resume_checkpoint(checkpoint_dir, trainer, key, set_aside=chief)
+    resumed = resume_checkpoint(checkpoint_dir, trainer, key, set_aside=chief) if checkpoints else None
     start, history = resumed if resumed else (Position(), [])
     result = TrainingResult(history)
     clock = [time.perf_counter()]
@@ -110,7 +114,8 @@ def train_resumable(
             now = time.perf_counter()
             result.epoch_seconds.append(now - clock[0])
             display.epoch_end(record, now - clock[0])
-            save(position)
+            if checkpoints:
+                save(position)
             clock[0] = time.perf_counter()  # the checkpoint's write is not the next epoch's time
 
         stop_requested = stack.enter_context(stop_on_signals())
@@ -130,11 +135,12 @@ def train_resumable(
             )
         except Interrupted as stop:
             display.close()
+            where = f"{stop.signal_name} at epoch {stop.position.epoch + 1}, step {stop.position.step}"
+            if not checkpoints:
+                raise TrainingInterrupted(where, stop.signal_name) from None
             save(stop.position, with_outputs=False)  # the live metrics already hold the finished epochs
             raise TrainingInterrupted(
-                f"{stop.signal_name} at epoch {stop.position.epoch + 1}, step {stop.position.step}: "
-                f"checkpoint saved in {checkpoint_dir}; run `dvc repro` again to resume",
-                stop.signal_name,
+                f"{where}: checkpoint saved in {checkpoint_dir}; run `dvc repro` again to resume", stop.signal_name
             ) from None
         finally:
             display.close()

@@ -1,0 +1,139 @@
+"""fashionlab.experiments.decide, end to end: `fashionlab decide` adds the same seeds to both sides in rounds and
+stops at the first planned look that decides; a rerun repeats the looks without training; bad input, a side
+whose runs fail and a group that cannot start are one line each, exit status 2, with nothing left behind."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project, sh
+from tests.experiments.test_seeds import experiments, fashionlab
+
+pytestmark = [pytest.mark.slow, requires_debian_data]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The tiny project, and an experiment that trains three epochs instead of one: a change no seed hides."""
+    project = run_project(tmp_path_factory.mktemp("project"))
+    sh(project, "dvc", "exp", "run", "-n", "longer", "-S", "train.epochs=3")
+    sh(project, "git", "checkout", "--", ".")
+    sh(project, "dvc", "checkout")
+    return project
+
+
+@pytest.fixture(scope="module")
+def decided(project):
+    return fashionlab(project, "decide", "HEAD", "longer", "--format", "json")
+
+
+def test_a_large_change_is_decided_at_the_first_look(project, decided):
+    result = json.loads(decided.stdout)
+    assert result["verdict"] == "better"
+    assert [look["seeds"] for look in result["looks"]] == [3]
+    assert result["shared_seeds"] == [42, 1, 2] and result["trained"] == {"A": [1, 2], "B": [1, 2]}
+    assert result["plan"]["looks"] == [3, 5, 8, 12, 16, 20] and result["looks"][0]["level"] > 0.99
+    assert result["reproduce"] == "fashionlab decide HEAD longer --max-seeds 20"
+    progress = decided.stderr.splitlines()
+    assert progress[0] == "1 shared seed; next look at 3: training seeds 1, 2 on each side"
+    assert sorted(line.split(":")[0] for line in progress[1:]) == ["A seed 1", "A seed 2", "B seed 1", "B seed 2"]
+    assert {seed for seed in experiments(project).values()} == {1, 2, 42}
+
+
+def test_a_rerun_repeats_the_looks_without_training(project, decided):
+    again = fashionlab(project, "decide", "HEAD", "longer")
+    assert again.stderr == ""  # nothing to train
+    lines = again.stdout.splitlines()
+    assert lines[0].startswith("A  HEAD (") and lines[0].endswith("paired on the 3 seeds both ran")
+    assert re.fullmatch(
+        r"    3 seeds: B - A \+0\.\d{4}, 99\.\d\d% interval \[\+0\.\d{4}, \+0\.\d{4}\]: better", lines[2]
+    )
+    assert lines[-2].startswith("verdict: B is better than A: the 99.") and lines[-2].endswith("(after 3 seeds a side)")
+    assert lines[-1] == "reproduce: fashionlab decide HEAD longer --max-seeds 20"
+    assert json.loads(fashionlab(project, "decide", "HEAD", "longer", "--format", "json").stdout)["trained"] == {
+        "A": [],
+        "B": [],
+    }
+
+
+def test_ctrl_c_keeps_the_finished_seeds_and_a_rerun_goes_on(project, decided):
+    """A small change, which three seeds of this tiny model cannot tell: A has seeds 1 and 2 already, so the
+    first round trains B's; Ctrl-C during it keeps B's first seed, and the rerun trains only what is missing."""
+    sh(project, "dvc", "exp", "run", "-n", "small", "-S", "train.groups.upper.learning_rate=0.011")
+    sh(project, "git", "checkout", "--", ".")
+    sh(project, "dvc", "checkout")
+    command = subprocess.Popen(
+        [str(BIN / "fashionlab"), "decide", "HEAD", "small", "--max-seeds", "5"],
+        cwd=project,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert command.stderr.readline() == "1 shared seed; next look at 3: training B's seeds 1, 2\n"
+    assert command.stderr.readline().startswith("B seed 1: test accuracy ")
+    os.killpg(command.pid, signal.SIGINT)
+    _, errors = command.communicate(timeout=120)
+    assert command.returncode == 130 and errors.splitlines()[-1].startswith(
+        "fashionlab decide: error: interrupted by SIGINT: the seeds that finished were kept (B's seed"
+    )
+    rerun = fashionlab(project, "decide", "HEAD", "small", "--max-seeds", "5", "--format", "json")
+    result = json.loads(rerun.stdout)
+    assert 1 not in result["trained"]["B"] and result["trained"]["A"] in ([], [3, 4])  # B's seed 1 was kept
+    assert [look["seeds"] for look in result["looks"]] in ([3], [3, 5])
+
+
+def test_bad_input_is_one_line(project, decided):
+    for args, message in [
+        (["--max-seeds", "1"], "argument --max-seeds: expected an integer >= 2, got 1"),
+        (["--max-seeds", "many"], "argument --max-seeds: expected an integer >= 2, got many"),
+    ]:
+        result = fashionlab(project, "decide", "HEAD", "longer", *args, check=False)
+        assert result.returncode == 2
+        assert result.stderr == f"fashionlab decide: error: {message} (see fashionlab decide --help)\n"
+    same = fashionlab(project, "decide", "HEAD", "HEAD", check=False)
+    assert same.returncode == 2 and same.stderr == (
+        "fashionlab decide: error: HEAD and HEAD are the same configuration (the same code and parameters but the "
+        "seed): there is nothing to decide\n"
+    )
+
+
+def test_a_side_whose_runs_fail_is_one_line(project, decided):
+    """A new configuration: its seeds 1 and 2 train first, and seed 1 goes NaN."""
+    sh(project, "dvc", "exp", "run", "-n", "fails", "-S", "train.groups.upper.learning_rate=0.012")
+    sh(project, "git", "checkout", "--", ".")
+    sh(project, "dvc", "checkout")
+    env = {**ENV, "PYTHONPATH": str(ROOT / "tests" / "fault_injection"), "FAULT_NAN_SEED": "1"}
+    before = experiments(project)
+    result = fashionlab(project, "decide", "HEAD", "fails", env=env, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith(
+        "fashionlab decide: error: B (fails): seed 1 failed: loss became nan at epoch 1, step 1"
+    )
+    assert result.stderr.splitlines()[-1].endswith("; a paired decision needs every seed of both sides")
+    added = {name: seed for name, seed in experiments(project).items() if name not in before}
+    assert 1 not in added.values()  # the failed seed is no experiment; seed 2, which finished, is kept
+
+
+def test_a_group_that_cannot_start_is_one_line_and_leaves_nothing(project, decided, tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nif sys.orig_argv[1:3] == ['-m', 'fashionlab.pipeline.group']:\n"
+        "    sys.exit('fashionlab.pipeline.group: cannot start here')\n"
+    )
+    sh(project, "dvc", "exp", "run", "-n", "unstarted", "-S", "train.groups.upper.learning_rate=0.013")
+    sh(project, "git", "checkout", "--", ".")
+    sh(project, "dvc", "checkout")
+    before = experiments(project)
+    result = fashionlab(project, "decide", "HEAD", "unstarted", env={**ENV, "PYTHONPATH": str(tmp_path)}, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "fashionlab decide: error: training the seeds stopped: exit status 1: SystemExit: "
+        "fashionlab.pipeline.group: cannot start here"
+    )
+    assert experiments(project) == before
+    assert not (project / ".dvc" / "tmp" / "fashionlab" / "checkouts").exists()
