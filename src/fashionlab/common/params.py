@@ -120,7 +120,7 @@ class EvaluateParams(_Section):
 
 class Params(_Section):
     seed: int = Field(
-        description="the split, the data order of every epoch, the initial weights and the parity cases",
+        description="the split, the data order of every epoch and the initial weights",
         ge=0,
         le=2**31 - 1,
     )

@@ -181,8 +181,6 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "decide":
         from fashionlab.experiments import decide
 
-        if args.b is None:
-            check_current(root)
         result = decide.decide(
             root,
             args.a,
@@ -198,8 +196,6 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "seeds":
         from fashionlab.experiments.seeds import add_seeds
 
-        if args.rev is None:
-            check_current(root)
         add_seeds(root, args.count, args.rev, lambda line: print(line, flush=True))
         return ""
     found, skipped = replicates.runs(replicates.experiments_table(root, args.all_commits))

@@ -21,6 +21,7 @@ from fashionlab.experiments.predictions import Predictions, check_same_test_set,
 from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, experiments_table, runs
 from fashionlab.experiments.seeds import GroupTraining, Job, check_code, job_for, listed, target_run
 from fashionlab.experiments.sequential import Look, boundaries, looks, sequential_looks
+from fashionlab.experiments.workspace import check_current
 
 Say = Callable[[str], None]
 
@@ -45,21 +46,24 @@ def decide(
     say: Say,
 ) -> dict:
     """Train rounds of seeds until a look decides or `max_seeds` shared seeds are reached; the result as data."""
-    sides = [Side("A", load_predictions(root, a)), Side("B", load_predictions(root, b))]
-    check_same_test_set(sides[0].named, sides[1].named)
-    table = experiments_table(root, all_commits=False)
-    found, _ = runs(table)
-    targets = [target_run(root, table, found, None if s.named.commit is None else s.named.revision) for s in sides]
-    if targets[0].configuration == targets[1].configuration:
-        raise RevisionError(
-            f"{sides[0].named.revision} and {sides[1].named.revision} are the same configuration (the same code and "
-            "parameters but the seed): there is nothing to decide"
-        )
-    for side, target in zip(sides, targets, strict=True):
-        check_code(root, target, side.named.revision)
-    plan = looks(max_seeds)
-    trained: dict[str, list[int]] = {"A": [], "B": []}
     with GroupTraining(root, sys.stderr, sides=True) as training:
+        training.start()  # TensorFlow's imports meanwhile
+        if b is None:
+            check_current(root)
+        sides = [Side("A", load_predictions(root, a)), Side("B", load_predictions(root, b))]
+        check_same_test_set(sides[0].named, sides[1].named)
+        table = experiments_table(root, all_commits=False)
+        found, _ = runs(table)
+        targets = [target_run(root, table, found, None if s.named.commit is None else s.named.revision) for s in sides]
+        if targets[0].configuration == targets[1].configuration:
+            raise RevisionError(
+                f"{sides[0].named.revision} and {sides[1].named.revision} are the same configuration (the same code "
+                "and parameters but the seed): there is nothing to decide"
+            )
+        for side, target in zip(sides, targets, strict=True):
+            check_code(root, target, side.named.revision)
+        plan = looks(max_seeds)
+        trained: dict[str, list[int]] = {"A": [], "B": []}
         while True:
             _load_groups(root, sides)
             order = shared_order(*sides)

@@ -35,7 +35,7 @@ from fashionlab.experiments.replicates import (
     workspace_run,
 )
 from fashionlab.experiments.scratch import checkout, exclusive, save_experiment, workspace_changes
-from fashionlab.experiments.workspace import workspace_params
+from fashionlab.experiments.workspace import check_current, workspace_params
 
 Say = Callable[[str], None]
 
@@ -60,6 +60,9 @@ class Outcome:
 def add_seeds(root: Path, count: int, revision: str | None, say: Say) -> list[int]:
     """Train the seeds REV's group lacks to reach `count`, each saved as an experiment; return the new seeds."""
     with GroupTraining(root) as training:  # first: another command adding seeds would change the plan
+        training.start()
+        if revision is None:
+            check_current(root)
         return _add_seeds(root, count, revision, say, training)
 
 
@@ -163,6 +166,7 @@ class GroupTraining:
     def __init__(self, root: Path, stream: TextIO | None = None, sides: bool = False):
         self.root, self.stream, self.sides = root, stream, sides  # where the progress goes (None: stdout)
         self.process: subprocess.Popen | None = None
+        self.fed: dict[str, tuple[Job, Path]] = {}  # the checkouts given to it: job and folder by project path
         self.signal: str | None = None  # SIGINT or SIGTERM, once one arrived
 
     def __enter__(self) -> GroupTraining:
@@ -172,6 +176,8 @@ class GroupTraining:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.process is not None and not self.fed:
+            self.process.kill()  # started ahead, and nothing came to train
         if self.process is not None:
             with contextlib.suppress(BrokenPipeError):  # it ended already
                 self.process.stdin.close()
@@ -189,8 +195,8 @@ class GroupTraining:
         checkout is removed once its seed is saved: at most two of them are on disk at a time.
         """
         with self._signals_held():
-            process = self._start()
-            waiting, fed = list(jobs), {}
+            process = self.start()
+            waiting, fed = list(jobs), self.fed
 
             def feed() -> None:
                 if waiting and not self.signal:
@@ -208,7 +214,9 @@ class GroupTraining:
             raise Interrupted(self.signal, [outcome for outcome in outcomes if outcome.accuracy is not None])
         return [next(outcome for outcome in outcomes if outcome.job is job) for job in jobs]
 
-    def _start(self) -> subprocess.Popen:
+    def start(self) -> subprocess.Popen:
+        """The group's process, started now if it is not yet: its imports (TensorFlow's, 3 to 4 s) then go on
+        while the command reads what to train."""
         if self.process is None:
             # TensorFlow's own messages go to a log, read back only when the process fails
             log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115

@@ -69,6 +69,7 @@ class Group:
         self.archives: dict[str, Archives] = {}  # by where the dataset comes from
         self.trainers: dict[str, tuple[Trainer, dict]] = {}  # by model and training parameters: (trainer, fresh)
         self.strategies: dict[str, tf.distribute.Strategy | None] = {}
+        self.parity: dict[str, tuple[bytes, bytes]] = {}  # by ε and tolerances: the report's two files
 
     def trainer_for(self, params: Params) -> Trainer:
         """The configuration's trainer, with the initial weights a new process would draw for `params.seed`."""
@@ -90,14 +91,24 @@ class Group:
         trainer.start_over(fresh, [w.numpy() for w in build_model(params.model).weights])
         return trainer
 
+    def _parity_files(self, folder: Path, params: Params) -> dict[Path, bytes]:
+        """The parity report, measured once for the seeds that share ε and the tolerances: it depends on
+        nothing else (`pipeline.parity.CASES_SEED`)."""
+        args = stage_args(parity.add_options, folder)
+        key = json.dumps([params.model.epsilon, params.parity.model_dump()])
+        if key not in self.parity:
+            files, _ = parity.parity(args, params)
+            self.parity[key] = files[Path(args.details)], files[Path(args.metrics)]
+        details, metrics = self.parity[key]
+        return {Path(args.details): details, Path(args.metrics): metrics}
+
     def run_seed(self, folder: Path, params: Params) -> dict:
         """Every stage's files for one seed, written into `folder`; its test scores."""
         source = json.dumps([params.data.dataset, params.data.source, params.data.cache_dir])
         if source not in self.archives:
             self.archives[source] = prepare.archives(params)
         prepared = prepare.prepare(stage_args(prepare.add_options, folder), params, self.archives[source])
-        parity_files, _ = parity.parity(stage_args(parity.add_options, folder), params)
-        write_files({**prepared.files, **parity_files})
+        write_files({**prepared.files, **self._parity_files(folder, params)})
         splits = prepared.splits
         trainer = self.trainer_for(params)
         display = EpochReports(str(folder), params.train.epochs)
