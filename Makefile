@@ -29,7 +29,12 @@ test: $(STAMP) dataset
 	ruff check .
 	ruff format --check .
 	lint-imports  # the layers of src/fashionlab (pyproject.toml's tool.importlinter)
-	pytest
+	pytest $(PYTEST_WORKERS)
+
+# pytest-xdist: a worker a core, at most 4 (each imports TensorFlow), a test file to a worker, since a file's tests
+# share the projects its fixtures build. On 2 cores the whole suite took 12.6 min against 22.5 one test at a time
+# (most tests wait on a subprocess part of the time). `make test PYTEST_WORKERS=` runs them one at a time.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 
 # Speed and cost measurements (a few minutes); results go to benchmarks/*.json, explained in
 # docs/explanation/performance.md.

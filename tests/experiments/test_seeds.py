@@ -114,6 +114,7 @@ def test_seeds_refuse_to_run_other_code_than_the_groups(project, three_seeds):
 def test_seeds_for_an_experiment_take_its_parameters_and_compare_judges_the_configurations(project, three_seeds):
     sh(project, "dvc", "exp", "run", "-n", "fast", "-S", "train.groups.upper.learning_rate=0.05")
     sh(project, "git", "checkout", "--", ".")  # the workspace back to HEAD's parameters: the seeds need overrides
+    sh(project, "dvc", "checkout")  # and to HEAD's outputs, as the later tests expect
     added = fashionlab(project, "seeds", "2", "fast").stdout
     assert added.startswith("fast's configuration has 1 seed (42); training seed 1 in one process")
     shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
@@ -148,7 +149,7 @@ def test_seeds_shared_through_a_remote_join_the_group_with_their_data(project, t
     clone = tmp_path / "clone"
     sh(tmp_path, "git", "clone", "-q", "-b", "main", str(remote), str(clone))
     sh(clone, "dvc", "remote", "add", "-f", "--local", "storage", str(storage))
-    names = [name for name, seed in experiments(project).items() if seed in (1, 2) and name.startswith("seed")][:2]
+    names = [FINISHED.fullmatch(line)[2] for _, line in three_seeds[0][1:]]  # HEAD's seeds 1 and 2
     sh(project, "dvc", "exp", "push", "-r", "storage", str(remote), *names)
 
     before = json.loads(fashionlab(clone, "compare", "HEAD", "HEAD", "--format", "json").stdout)

@@ -30,7 +30,9 @@ SCRATCH = Path(".dvc") / "tmp" / "fashionlab"  # DVC's own temporary folder, ign
 def git(folder: Path, *args: str) -> str:
     """A git command in `folder`; its failure is a one-line error with git's own last line (a full disk's the
     same as any other write's: `WriteError`, exit status 74)."""
-    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
+    # its own process group: Ctrl-C at the terminal reaches `fashionlab`, which decides what stops, not git
+    # mid-checkout or mid-fetch of a finished seed
+    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, process_group=0)
     if result.returncode != 0:
         if any(sign in result.stderr for sign in ("No space left on device", "Out of diskspace")):
             raise WriteError(folder, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
@@ -139,5 +141,6 @@ def _without_dvc_temporary(project: Path, ref: str) -> None:
         text=True,
         env={**os.environ, **identity},
         check=True,
+        process_group=0,
     ).stdout.strip()
     git(project, "update-ref", ref, commit)
