@@ -38,6 +38,7 @@ NOT_RUN = {
     "make bench": "minutes of measurement, whose figures no test may assert",
     TWO_HOSTS % 0: "it needs two hosts",
     TWO_HOSTS % 1: "it needs two hosts",
+    "fashionlab compare HEAD lr2x": "it needs 41 seeds a side, 20 minutes of training",
 }
 # What a page's commands must print, beyond succeeding: each page's point.
 EXPECTED = {
