@@ -1,9 +1,9 @@
-"""One revision's per-image test predictions, read through DVC from a commit, an experiment or the workspace.
+"""One revision's per-image test predictions, read from a commit, an experiment or the workspace.
 
-Reading goes through git's objects (experiment names resolved as DVC resolves them), so the user's working tree is never
-checked out or touched; a whole group's files come through one `git cat-file --batch`, as the outputs read
-here are kept in git (`cache: false` in dvc.yaml). Two revisions can be paired image by image only if they
-scored the same test images in the same order: the `image` column of `metrics/confusion.csv` makes the
+Reading goes through git's objects (experiment names resolved as DVC resolves them), so the user's working
+tree is never checked out or touched; a whole group's files come through one `git cat-file --batch`, as the
+outputs read here are kept in git (`cache: false` in dvc.yaml). Two revisions can be paired image by image
+only if they scored the same test images in the same order: the `image` column of `metrics/confusion.csv` makes the
 order explicit, and the SHA-256 of the test inputs in `metrics/dataset.json` says whether the images are
 the same.
 """
@@ -156,14 +156,15 @@ def resolve(root: Path, revision: str) -> str:
     if revision == "HEAD" or revision.startswith("refs/"):
         raise RevisionError(unknown)
     listed = git(root, "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps/").splitlines()
-    named = {}  # baseline -> commit
+    named: dict[str, str] = {}  # baseline -> commit
     for sha, ref in (line.split(" ", 1) for line in listed):
         parts = ref.split("/")  # refs, exps, the baseline's first two characters, the rest, the name
         baseline = "".join(parts[2:4])
         if len(parts) == 5 and parts[4] == revision and len(baseline) == 40:  # not DVC's own exec/, temp/, …
             named[baseline] = sha
     if len(named) > 1:
-        named = {baseline: sha for baseline, sha in named.items() if baseline == resolve(root, "HEAD")}
+        head = resolve(root, "HEAD")
+        named = {baseline: sha for baseline, sha in named.items() if baseline == head}
         if len(named) != 1:
             raise RevisionError(f"{revision}: ambiguous: experiments of several commits have this name")
     if not named:
