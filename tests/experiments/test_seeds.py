@@ -13,6 +13,7 @@ import time
 import pytest
 import yaml
 
+from fashionlab.experiments.predictions import resolve
 from fashionlab.experiments.significance import VERDICTS
 from tests.conftest import (
     BIN,
@@ -86,6 +87,10 @@ def test_seeds_train_what_the_group_lacks_and_report_each_as_it_ends(project, th
     assert [run["seed"] for run in group["runs"]] == [1, 2, 42]
     assert not (project / ".dvc" / "tmp" / "fashionlab" / "checkouts").exists()  # no scratch left behind
     assert sh(project, "git", "status", "--porcelain").stdout == ""  # the workspace untouched
+    # each seed's predictions parsed as it was saved, by the object id of its confusion.csv: `compare` reads them back
+    kept = {path.stem.rsplit("-", 1)[1] for path in (project / ".dvc" / "tmp" / "fashionlab" / "predictions").iterdir()}
+    for name in names:
+        assert sh(project, "git", "rev-parse", f"{resolve(project, name)}:metrics/confusion.csv").stdout.strip() in kept
 
 
 def test_seeds_a_second_time_trains_nothing(project, three_seeds):

@@ -10,6 +10,7 @@ the same.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -62,6 +63,14 @@ def load_predictions(root: Path, revision: str | None) -> Predictions:
     else:
         files = read_committed(root, [(commit, path) for path in (DATASET, PREDICTIONS, MACHINE)])
     return _predictions(root, name, commit, *files)
+
+
+def remember(root: Path, ref: str) -> None:
+    """Parse a run saved just now and keep its predictions, so that the first `compare` after `fashionlab seeds`
+    reads them back instead (parsing 82 runs took 0.6 s of it). A run that cannot be read is left for `compare`
+    to name."""
+    with contextlib.suppress(RevisionError):
+        load_predictions(root, ref)
 
 
 def _predictions(root: Path, name: str, commit: str | None, dataset: Blob, rows: Blob, machine: Blob) -> Predictions:

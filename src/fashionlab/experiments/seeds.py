@@ -23,7 +23,7 @@ from typing import TextIO
 
 from fashionlab.common.errors import FashionlabError, RevisionError
 from fashionlab.common.interrupts import EXIT_CODES
-from fashionlab.experiments.predictions import resolve
+from fashionlab.experiments.predictions import remember, resolve
 from fashionlab.experiments.progress import Progress
 from fashionlab.experiments.replicates import (
     WORKSPACE,
@@ -247,7 +247,7 @@ class GroupTraining:
                 if kind == "start":
                     feed()
                 elif kind == "done":
-                    save_experiment(self.root, Path(event["folder"]), job.name)
+                    remember(self.root, save_experiment(self.root, Path(event["folder"]), job.name))
                     outcomes.append(Outcome(job, event["accuracy"]))
                 elif kind == "failed":
                     outcomes.append(Outcome(job, None, event["error"]))
