@@ -252,12 +252,29 @@ def test_a_signal_at_a_write_is_one_line(name, sig, event, when, workspace, tmp_
     assert contents(copy) == contents(workspace)  # the same parameters: all old and all new are the same bytes
 
 
+def importing_tensorflow(pid: int) -> None:
+    """Return once process `pid` has loaded TensorFlow's core library (Linux: its /proc maps), so that it is
+    inside `import tensorflow`; elsewhere, after a second.
+
+    A fixed second was a race: with the suite's other worker busy, the interpreter sometimes had not reached the
+    stage's code yet, and Python's own SIGINT handling printed a traceback (exit status 1).
+    """
+    maps = Path(f"/proc/{pid}/maps")
+    if not maps.exists():
+        time.sleep(1.0)
+        return
+    deadline = time.monotonic() + 60
+    while "libtensorflow_framework" not in maps.read_text():
+        assert time.monotonic() < deadline, f"process {pid} never loaded TensorFlow"
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("name", ["parity", "train", "evaluate"])  # prepare does not import TensorFlow
 def test_a_signal_while_tensorflow_imports_is_one_line(name, workspace):
     process = subprocess.Popen(
         stage_command(name), cwd=workspace, env=STAGE_ENV, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
-    time.sleep(1.0)  # past the interpreter's start, inside the seconds that importing TensorFlow takes
+    importing_tensorflow(process.pid)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
