@@ -1,7 +1,8 @@
-"""fashionlab.experiments.scratch: git runs outside the terminal's process group, so Ctrl-C reaches `fashionlab`
+"""fashionlab.experiments.scratch: git runs with SIGINT and SIGTERM blocked, so Ctrl-C reaches `fashionlab`
 (which keeps every finished seed and stops) and never kills a checkout or the fetch of a saved seed halfway."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,14 +11,17 @@ import time
 from fashionlab.experiments.scratch import git
 
 
-def test_git_runs_in_a_process_group_of_its_own(tmp_path, monkeypatch):
-    """A `git` that reports its process group: a Ctrl-C sent to ours does not reach it."""
+def test_git_runs_with_ctrl_c_and_sigterm_blocked(tmp_path, monkeypatch):
+    """A `git` that reports its blocked signals (Linux: /proc/self/status): SIGINT and SIGTERM wait for it to end,
+    whenever they come, even before it runs its first instruction."""
     fake = tmp_path / "bin" / "git"
     fake.parent.mkdir()
-    fake.write_text(f"#!{sys.executable}\nimport os\nprint(os.getpgrp())\n")
+    fake.write_text(f"#!{sys.executable}\nprint(open('/proc/self/status').read())\n")  # sh would reset its mask
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    assert int(git(tmp_path, "rev-parse")) != os.getpgrp()
+    blocked = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", git(tmp_path, "rev-parse"), re.MULTILINE)[1], 16)
+    assert blocked & (1 << (signal.SIGINT - 1)) and blocked & (1 << (signal.SIGTERM - 1))
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # and no longer in ours
 
 
 def test_ctrl_c_to_the_job_leaves_a_running_git_to_finish(tmp_path):
@@ -25,7 +29,10 @@ def test_ctrl_c_to_the_job_leaves_a_running_git_to_finish(tmp_path):
     normally and its output arrives; the signal is left to `fashionlab`'s own handler."""
     fake = tmp_path / "bin" / "git"
     fake.parent.mkdir()
-    fake.write_text(f"#!/bin/sh\ntouch {tmp_path}/started\nsleep 1\necho done\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport pathlib, time\npathlib.Path({str(tmp_path / 'started')!r}).touch()\n"
+        "time.sleep(1)\nprint('done')\n"
+    )
     fake.chmod(0o755)
     script = (
         "import signal, sys\n"

@@ -18,6 +18,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,15 +31,29 @@ SCRATCH = Path(".dvc") / "tmp" / "fashionlab"  # DVC's own temporary folder, ign
 def git(folder: Path, *args: str) -> str:
     """A git command in `folder`; its failure is a one-line error with git's own last line (a full disk's the
     same as any other write's: `WriteError`, exit status 74)."""
-    # its own process group: Ctrl-C at the terminal reaches `fashionlab`, which decides what stops, not git
-    # mid-checkout or mid-fetch of a finished seed
-    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, process_group=0)
+    with signals_deferred():
+        result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
     if result.returncode != 0:
         if any(sign in result.stderr for sign in ("No space left on device", "Out of diskspace")):
             raise WriteError(folder, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
         reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise RevisionError(f"{folder}: git {args[0]} failed: {reason}")
     return result.stdout
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked while a git command runs, in `fashionlab` and in git, which inherits the mask:
+    Ctrl-C at the terminal reaches the whole job, and must not kill git mid-checkout or mid-fetch of a finished
+    seed. A signal that came meanwhile reaches `fashionlab`'s handler once git is done. (A process group of its
+    own was not enough: on a clean-clone run Ctrl-C still killed one, likely between the fork and the group's
+    creation.)"""
+    deferred = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
@@ -133,14 +148,14 @@ def _without_dvc_temporary(project: Path, ref: str) -> None:
     values = fields.rstrip("\n").split("\0")
     identity = {f"GIT_{key}": value for key, value in zip(keys, values, strict=False)}
     message = git(project, "log", "-1", "--format=%B", ref)
-    commit = subprocess.run(
-        ["git", "commit-tree", tree, *(f"-p{parent}" for parent in values[6].split()), "-F", "-"],
-        cwd=project,
-        input=message,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **identity},
-        check=True,
-        process_group=0,
-    ).stdout.strip()
+    with signals_deferred():
+        commit = subprocess.run(
+            ["git", "commit-tree", tree, *(f"-p{parent}" for parent in values[6].split()), "-F", "-"],
+            cwd=project,
+            input=message,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **identity},
+            check=True,
+        ).stdout.strip()
     git(project, "update-ref", ref, commit)
