@@ -108,3 +108,28 @@ def test_ci_runs_the_suite_and_the_readme_on_different_pythons():
     script = (ROOT / ".ci" / "run").read_text()
     assert "PYTHON=$newest make test" in script and "PYTHON=$oldest make repro" in script
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_a_test_that_hangs_fails_with_its_stack_and_the_suite_goes_on(tmp_path):
+    """The suite's own configuration, two workers as `make test` has on CI: the hanging test fails, names the
+    call it waits in, and the other test still runs."""
+    (tmp_path / "test_hang.py").write_text(
+        "import subprocess\n\nimport pytest\n\n\n"
+        "@pytest.mark.timeout(2)  # the suite's own limit, shortened\n"
+        "def test_hangs():\n    subprocess.run(['sleep', '60'])\n\n\n"
+        "def test_runs():\n    pass\n"
+    )
+    suite = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "-o", "addopts=", "-p", "no:cacheprovider"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *suite, "-n", "2", "--dist", "loadfile", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "1 failed, 1 passed" in result.stdout and "Timeout (>2.0s) from pytest-timeout" in result.stdout
+    assert "subprocess.run(['sleep', '60'])" in result.stdout  # where it waited
+
+
+def test_the_suite_has_a_limit_per_test_phase(pytestconfig):
+    assert 0 < float(pytestconfig.getini("timeout")) <= 600
