@@ -1,10 +1,13 @@
 """fashionlab.evaluation.scores: the scores on predictions whose answer is known."""
 
+import signal
+
 import keras
 import numpy as np
 import pytest
 
-from fashionlab.evaluation.scores import classification_scores, cross_entropy
+from fashionlab.common import interrupts
+from fashionlab.evaluation.scores import classification_scores, cross_entropy, load_trained_model
 
 NAMES = ("a", "b", "c")
 
@@ -31,3 +34,16 @@ def test_cross_entropy_matches_keras():
     labels = rng.integers(0, 10, 50)
     expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
     assert cross_entropy(logits, labels) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_a_signal_while_the_model_loads_is_the_signal_not_a_damaged_model(tmp_path, monkeypatch):
+    """Keras's loader catches every `Exception`; Ctrl-C there must not read "cannot load the model"."""
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"whole")
+
+    def interrupted_load(*_args, **_kwargs):
+        interrupts._interrupt(signal.SIGINT, None)  # as the handler that `interrupts.install` sets would run
+
+    monkeypatch.setattr(keras.models, "load_model", interrupted_load)
+    with pytest.raises(interrupts.StageInterrupted, match=r"^interrupted by SIGINT: "):
+        load_trained_model(model)

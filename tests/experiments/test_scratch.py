@@ -44,7 +44,9 @@ def test_ctrl_c_to_the_job_leaves_a_running_git_to_finish(tmp_path):
     job = subprocess.Popen(
         [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
-    while not (tmp_path / "started").exists():
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists():  # a script that failed before running git would never get here
+        assert job.poll() is None and time.monotonic() < deadline, job.communicate(timeout=30)
         time.sleep(0.01)
     os.killpg(job.pid, signal.SIGINT)
     output, _ = job.communicate(timeout=30)

@@ -17,8 +17,14 @@ EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a 
 _held: list[str] | None = None  # signals that arrived while held back; None when not holding
 
 
-class StageInterrupted(FashionlabError):
-    """The stage stopped on SIGINT or SIGTERM; the outputs are whole (all old, or all new)."""
+class StageInterrupted(BaseException):
+    """The stage stopped on SIGINT or SIGTERM; the outputs are whole (all old, or all new).
+
+    Not a `FashionlabError`: raised wherever the signal finds the stage, it must pass through the code that
+    catches every `Exception` (Keras's model loader, libraries' optional imports inside TensorFlow's), as
+    `KeyboardInterrupt` does. As an `Exception` it could be swallowed there: a Ctrl-C during TensorFlow's import
+    once let a stage run on to exit status 0.
+    """
 
     def __init__(self, signal_name: str, when: str = "no output is half-written"):
         super().__init__(f"interrupted by {signal_name}: {when}; run `dvc repro` again")
@@ -35,7 +41,7 @@ def _interrupt(signum: int, _frame) -> None:
 
 def _one_line(kind, err, tb) -> None:
     """An error raised while the stage is still importing (Ctrl-C during TensorFlow's import): one line."""
-    if not isinstance(err, FashionlabError):
+    if not isinstance(err, FashionlabError | StageInterrupted):
         sys.__excepthook__(kind, err, tb)
         return
     print(f"{Path(sys.argv[0]).name}: error: {err}", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from fashionlab.common.errors import FashionlabError
+from fashionlab.common.interrupts import StageInterrupted
 from fashionlab.common.params import Params, load_params
 
 
@@ -17,10 +18,11 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
 
 
 def run_stage(main: Callable[[argparse.Namespace, Params], None], parser: argparse.ArgumentParser) -> None:
-    """Parse the options, load the params, run `main`; turn a `FashionlabError` into one line on stderr."""
+    """Parse the options, load the params, run `main`; turn a `FashionlabError` or a signal into one line on
+    stderr."""
     args = parser.parse_args()
     try:
         main(args, load_params(args.params))
-    except FashionlabError as err:
+    except (FashionlabError, StageInterrupted) as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)

@@ -142,7 +142,7 @@ def main() -> None:
     interrupts.install()
     try:
         run(iter(sys.stdin.readline, ""))  # each folder as soon as its line arrives
-    except FashionlabError as err:
+    except (FashionlabError, interrupts.StageInterrupted) as err:
         say("error", error=str(err), exit_code=err.exit_code)
         sys.exit(err.exit_code)
     except BrokenPipeError:  # the `fashionlab` process reading the progress is gone: so is the point
