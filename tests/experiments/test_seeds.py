@@ -3,11 +3,14 @@ experiment as `dvc exp run` would make it (a seed trained in a group is bit for 
 off), `compare` judges the groups it makes, seeds run in another clone join through a git and DVC remote, and
 faults (a NaN seed, Ctrl-C, SIGKILL, a full disk, a second command) cost no finished seed."""
 
+import io
 import json
 import os
 import re
 import signal
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -314,3 +317,43 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(project, three_seeds):
         result.stderr,
     ), result.stderr
     assert experiments(project) == before
+
+
+FAKE_GROUP = """
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a group that missed the signal
+for line in iter(sys.stdin.readline, ""):
+    folder = line.rstrip("\\n")
+    print(json.dumps({"event": "start", "folder": folder}), flush=True)
+    time.sleep(1)
+    print(json.dumps({"event": "done", "folder": folder, "accuracy": 0.5, "seconds": 1.0}), flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_group_that_missed_the_signal_ends_with_its_seed_in_hand(tmp_path, monkeypatch):
+    """Ctrl-C during seed 1 of 4, while seed 2 waits in the group's input: if the group missed it, `fashionlab`
+    feeds it nothing more, so it ends after seed 2 and the command stops, instead of each waiting for the other."""
+    from fashionlab.experiments import seeds
+
+    def start(self):
+        log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", FAKE_GROUP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+        )
+        return self.process
+
+    monkeypatch.setattr(seeds.GroupTraining, "start", start)
+    monkeypatch.setattr(seeds, "workspace_changes", lambda root: ([], []))
+    monkeypatch.setattr(seeds, "checkout", lambda root, folder, changes, overrides: folder)
+    monkeypatch.setattr(seeds, "save_experiment", lambda root, folder, name: name)
+    monkeypatch.setattr(seeds, "remember", lambda root, ref: None)
+    jobs = [seeds.Job("workspace", seed, f"seed{seed}", ()) for seed in (1, 2, 3, 4)]
+    with seeds.GroupTraining(tmp_path, io.StringIO()) as training:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(seeds.Interrupted) as stop:
+            training.run(jobs)
+        assert training.process.wait(timeout=10) == 0  # it ended on its own, its input closed
+    assert str(stop.value) == (
+        "interrupted by SIGINT: the seeds that finished were kept (workspace's seeds 1, 2); run it again"
+    )

@@ -2,6 +2,8 @@
 kept when the loss turns NaN."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -62,3 +64,39 @@ def test_outputs_are_written_with_the_checkpoint_after_every_epoch(data, tmp_pat
     train_resumable(make_trainer(), params, data[0], data[1], tmp_path, TrainingDisplay(3, live=False), outputs)
     assert written == [([1], False, []), ([1, 2], False, [1]), ([1, 2, 3], False, [1, 2]), ([1, 2, 3], True, [1, 2, 3])]
     assert json.loads((tmp_path / "history.json").read_text()) == [1, 2, 3]
+
+
+def test_a_signal_after_the_last_poll_is_acted_on_once_the_outputs_are_written(data, tmp_path):
+    """SIGINT during the last epoch's end, after the loop's last look at its flag: the outputs are written whole,
+    then the stage's own handler stops it (before, training returned as if no signal had come)."""
+    from fashionlab.common import interrupts
+    from fashionlab.common.params import parse_params
+    from fashionlab.training.display import TrainingDisplay
+    from fashionlab.training.resume import train_resumable
+    from tests.conftest import tiny_params
+
+    raw = tiny_params()
+    raw["model"]["hidden_units"] = [16, 8]
+    raw["train"].update(epochs=2, batch_size=32, jit_compile=False)
+    params = parse_params(raw)
+
+    class SignalledAtTheEnd(TrainingDisplay):
+        def epoch_end(self, record, seconds):
+            if record.epoch == params.train.epochs:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, interrupts._interrupt)  # as `interrupts.install` sets it in a stage
+    try:
+        with pytest.raises(interrupts.StageInterrupted, match=r"^interrupted by SIGINT: "):
+            train_resumable(
+                make_trainer(),
+                params,
+                data[0],
+                data[1],
+                tmp_path,
+                SignalledAtTheEnd(2, live=False),
+                lambda result, finished: {tmp_path / "final.json": json.dumps(finished).encode()},
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert json.loads((tmp_path / "final.json").read_text()) is True  # written whole before it stopped

@@ -199,7 +199,10 @@ class GroupTraining:
             waiting, fed = list(jobs), self.fed
 
             def feed() -> None:
-                if waiting and not self.signal:
+                if self.signal:  # nothing more to train: the group ends with the seed in hand, signal or not
+                    with contextlib.suppress(BrokenPipeError):
+                        process.stdin.close()
+                elif waiting:
                     job = waiting.pop(0)
                     folder = self.checkouts / f"{job.label.replace('/', '_')}-{job.name}"
                     project = checkout(self.root, folder, self.changes, list(job.overrides))

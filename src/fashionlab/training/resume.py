@@ -53,7 +53,12 @@ class TrainingResult:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[Callable[[], str | None]]:
-    """Turn SIGINT and SIGTERM into a flag the loop polls between steps, instead of an exception mid-step."""
+    """Turn SIGINT and SIGTERM into a flag the loop polls between steps, instead of an exception mid-step.
+
+    A signal that came after the last poll (during the last validation or the final save) is raised again
+    once the previous handlers are back, so it is acted on rather than lost: a lost one left `fashionlab seeds`
+    waiting for a group that went on to wait for its next seed.
+    """
     requested: list[str] = []
 
     def handler(signum, _frame):
@@ -62,9 +67,14 @@ def stop_on_signals() -> Iterator[Callable[[], str | None]]:
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: requested[0] if requested else None
-    finally:
+    except BaseException:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        raise
+    for sig, old in previous.items():
+        signal.signal(sig, old)
+    if requested:
+        signal.raise_signal(signal.Signals[requested[0]])
 
 
 def run_key(params: Params, *arrays: np.ndarray) -> str:
