@@ -255,17 +255,21 @@ def test_plots_show_draws_exactly_the_intended_plots(repo, first_run):
         assert name in html
 
 
+def worker_logs(repo) -> str:
+    """What DVC's queue workers printed (`dvc queue logs` names one experiment, and follows a running one)."""
+    return "".join(f"\n{path.name}:\n{path.read_text()}" for path in sorted(repo.glob(".dvc/tmp/exps/celery/*.out")))
+
+
 def test_queued_seed_sweep_runs_in_parallel_and_groups_as_replicates(repo, fast_upper):
     sh(repo, "git", "checkout", "--", ".")
     sh(repo, "dvc", "exp", "run", "--queue", "-S", "seed=1,2")
     sh(repo, "dvc", "queue", "start", "-j", "2")
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = sh(repo, "dvc", "queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            break
+    # The whole test took 64 s on the 2-core EPYC; DVC's queue can stall (treeverse/dvc#10398): fail, saying so.
+    deadline = time.monotonic() + 300
+    while "Queued" in (status := sh(repo, "dvc", "queue", "status").stdout) or "Running" in status:
+        assert time.monotonic() < deadline, f"DVC's queue did not finish in 5 minutes:\n{status}{worker_logs(repo)}"
         time.sleep(2)
-    assert "Failed" not in status, status + sh(repo, "dvc", "queue", "logs", "--follow", check=False).stdout
+    assert "Failed" not in status, status + worker_logs(repo)
     shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)
     accuracy = {}
     for commit in shown[1:]:  # after the workspace
