@@ -56,8 +56,8 @@ def stop_on_signals() -> Iterator[Callable[[], str | None]]:
     """Turn SIGINT and SIGTERM into a flag the loop polls between steps, instead of an exception mid-step.
 
     A signal that came after the last poll (during the last validation or the final save) is raised again
-    once the previous handlers are back, so it is acted on rather than lost: a lost one left `fashionlab seeds`
-    waiting for a group that went on to wait for its next seed.
+    once the previous handlers are back, so it is acted on rather than lost: a stage would have ended as if
+    none had come, and a group of seeds gone on to wait for its next one.
     """
     requested: list[str] = []
 
@@ -67,13 +67,10 @@ def stop_on_signals() -> Iterator[Callable[[], str | None]]:
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: requested[0] if requested else None
-    except BaseException:
+    finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        raise
-    for sig, old in previous.items():
-        signal.signal(sig, old)
-    if requested:
+    if requested:  # not reached when the block raised: the loop acted on it, or something else stopped it
         signal.raise_signal(signal.Signals[requested[0]])
 
 
