@@ -8,6 +8,7 @@ import functools
 import gzip
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
+from fashionlab.common import interrupts
 from fashionlab.common.outputs import write_files
 from fashionlab.data.splits import split_bytes, split_path
 
@@ -171,3 +173,16 @@ def commit_all(repo: Path, message: str) -> None:
         sh(repo, "git", "init", "-q", "-b", "main")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", message)
+
+
+@pytest.fixture
+def stage_handlers():
+    """A stage's SIGINT and SIGTERM handlers (`interrupts.install`) in this process for one test, then the
+    previous ones back."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.excepthook
+    interrupts.install()
+    yield
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    sys.excepthook = hook

@@ -4,7 +4,6 @@ tests/test_faults.py.)"""
 
 import os
 import signal
-import sys
 import time
 
 import pytest
@@ -12,20 +11,8 @@ import pytest
 from fashionlab.common import interrupts
 
 
-@pytest.fixture
-def installed():
-    """The stage's handlers in this process for one test, then the previous ones back."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hook = sys.excepthook
-    interrupts.install()
-    yield
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-    sys.excepthook = hook
-
-
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_code_that_catches_every_exception_does_not_swallow_a_signal(installed, name):
+def test_code_that_catches_every_exception_does_not_swallow_a_signal(stage_handlers, name):
     """As a library's optional import does (`try: … except Exception: pass`): the stage must stop all the same."""
     sig = getattr(signal, name)
     with pytest.raises(interrupts.StageInterrupted, match=rf"^interrupted by {name}: ") as stop:

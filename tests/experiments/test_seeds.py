@@ -336,14 +336,7 @@ def test_a_group_that_missed_the_signal_ends_with_its_seed_in_hand(tmp_path, mon
     feeds it nothing more, so it ends after seed 2 and the command stops, instead of each waiting for the other."""
     from fashionlab.experiments import seeds
 
-    def start(self):
-        log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", FAKE_GROUP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
-        )
-        return self.process
-
-    monkeypatch.setattr(seeds.GroupTraining, "start", start)
+    monkeypatch.setattr(seeds.GroupTraining, "command", (sys.executable, "-c", FAKE_GROUP))
     monkeypatch.setattr(seeds, "workspace_changes", lambda root: ([], []))
     monkeypatch.setattr(seeds, "checkout", lambda root, folder, changes, overrides: folder)
     monkeypatch.setattr(seeds, "save_experiment", lambda root, folder, name: name)

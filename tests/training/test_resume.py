@@ -66,7 +66,7 @@ def test_outputs_are_written_with_the_checkpoint_after_every_epoch(data, tmp_pat
     assert json.loads((tmp_path / "history.json").read_text()) == [1, 2, 3]
 
 
-def test_a_signal_after_the_last_poll_is_acted_on_once_the_outputs_are_written(data, tmp_path):
+def test_a_signal_after_the_last_poll_is_acted_on_once_the_outputs_are_written(data, tmp_path, stage_handlers):
     """SIGINT during the last epoch's end, after the loop's last look at its flag: the outputs are written whole,
     then the stage's own handler stops it (before, training returned as if no signal had come)."""
     from fashionlab.common import interrupts
@@ -85,18 +85,14 @@ def test_a_signal_after_the_last_poll_is_acted_on_once_the_outputs_are_written(d
             if record.epoch == params.train.epochs:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    previous = signal.signal(signal.SIGINT, interrupts._interrupt)  # as `interrupts.install` sets it in a stage
-    try:
-        with pytest.raises(interrupts.StageInterrupted, match=r"^interrupted by SIGINT: "):
-            train_resumable(
-                make_trainer(),
-                params,
-                data[0],
-                data[1],
-                tmp_path,
-                SignalledAtTheEnd(2, live=False),
-                lambda result, finished: {tmp_path / "final.json": json.dumps(finished).encode()},
-            )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with pytest.raises(interrupts.StageInterrupted, match=r"^interrupted by SIGINT: "):
+        train_resumable(
+            make_trainer(),
+            params,
+            data[0],
+            data[1],
+            tmp_path,
+            SignalledAtTheEnd(2, live=False),
+            lambda result, finished: {tmp_path / "final.json": json.dumps(finished).encode()},
+        )
     assert json.loads((tmp_path / "final.json").read_text()) is True  # written whole before it stopped

@@ -16,7 +16,6 @@ import functools
 import io
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +25,7 @@ import numpy as np
 from fashionlab.common.errors import RevisionError
 from fashionlab.data.catalog import DATASETS
 from fashionlab.experiments.replicates import Run, SeedGroup, seed_group, workspace_run
-from fashionlab.experiments.scratch import SCRATCH, git, signals_deferred
+from fashionlab.experiments.scratch import SCRATCH, git, run_git
 from fashionlab.pipeline.layout import DATASET, MACHINE, PREDICTIONS
 
 COLUMNS = ("image", "actual", "predicted")
@@ -153,13 +152,7 @@ def resolve(root: Path, revision: str) -> str:
     `refs/exps/<baseline, split after two characters>/<name>`; two experiments of one name are told apart by the
     one whose baseline is HEAD.
     """
-    with signals_deferred():  # a failure here means "not a git revision", never "killed by Ctrl-C"
-        found = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
+    found = run_git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", text=True)
     if found.returncode == 0:
         return found.stdout.strip()
     unknown = f"{revision}: unknown revision (expected a commit, branch, tag or DVC experiment name)"
@@ -241,9 +234,7 @@ def read_committed(root: Path, files: list[tuple[str, str]], contents: bool = Tr
     if not files:
         return []
     requests = "".join(f"{commit}:./{path}\n" for commit, path in files)
-    command = ["git", "cat-file", "--batch" if contents else "--batch-check"]
-    with signals_deferred():
-        result = subprocess.run(command, cwd=root, input=requests.encode(), capture_output=True)
+    result = run_git(root, "cat-file", "--batch" if contents else "--batch-check", input=requests.encode())
     if result.returncode != 0:
         reason = result.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
         raise RevisionError(f"{root}: git cat-file failed: {reason[-1]}")

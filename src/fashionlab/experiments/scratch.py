@@ -31,14 +31,21 @@ SCRATCH = Path(".dvc") / "tmp" / "fashionlab"  # DVC's own temporary folder, ign
 def git(folder: Path, *args: str) -> str:
     """A git command in `folder`; its failure is a one-line error with git's own last line (a full disk's the
     same as any other write's: `WriteError`, exit status 74)."""
-    with signals_deferred():
-        result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
+    result = run_git(folder, *args, text=True)
     if result.returncode != 0:
         if any(sign in result.stderr for sign in ("No space left on device", "Out of diskspace")):
             raise WriteError(folder, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
         reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise RevisionError(f"{folder}: git {args[0]} failed: {reason}")
     return result.stdout
+
+
+def run_git(folder: Path, *args: str, **options) -> subprocess.CompletedProcess:
+    """git run in `folder` as every `fashionlab` command runs it: output captured, and under
+    `signals_deferred`, so that a failure means git's own, never "killed by Ctrl-C". `options` go to
+    `subprocess.run` (text, input, env, check)."""
+    with signals_deferred():
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, **options)
 
 
 @contextlib.contextmanager
@@ -148,14 +155,10 @@ def _without_dvc_temporary(project: Path, ref: str) -> None:
     values = fields.rstrip("\n").split("\0")
     identity = {f"GIT_{key}": value for key, value in zip(keys, values, strict=False)}
     message = git(project, "log", "-1", "--format=%B", ref)
-    with signals_deferred():
-        commit = subprocess.run(
-            ["git", "commit-tree", tree, *(f"-p{parent}" for parent in values[6].split()), "-F", "-"],
-            cwd=project,
-            input=message,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **identity},
-            check=True,
-        ).stdout.strip()
+    parents = [f"-p{parent}" for parent in values[6].split()]
+    environment = {**os.environ, **identity}
+    committed = run_git(
+        project, "commit-tree", tree, *parents, "-F", "-", input=message, text=True, env=environment, check=True
+    )
+    commit = committed.stdout.strip()
     git(project, "update-ref", ref, commit)

@@ -163,6 +163,8 @@ class GroupTraining:
     """The process that trains the seeds (`pipeline.group`), fed a scratch checkout per seed; each seed is
     saved as an experiment as soon as it is done, while the next one trains."""
 
+    command = (sys.executable, "-m", "fashionlab.pipeline.group")  # reads checkouts on stdin, reports on stdout
+
     def __init__(self, root: Path, stream: TextIO | None = None, sides: bool = False):
         self.root, self.stream, self.sides = root, stream, sides  # where the progress goes (None: stdout)
         self.process: subprocess.Popen | None = None
@@ -224,7 +226,7 @@ class GroupTraining:
             # TensorFlow's own messages go to a log, read back only when the process fails
             log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "fashionlab.pipeline.group"],
+                self.command,
                 cwd=self.root,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
