@@ -6,6 +6,7 @@ import atexit
 import copy
 import functools
 import gzip
+import io
 import os
 import shutil
 import signal
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from fashionlab.common import interrupts
 from fashionlab.common.outputs import write_files
+from fashionlab.common.params import parse_yaml
 from fashionlab.data.splits import split_bytes, split_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +56,22 @@ def synthetic_dataset(n_train: int = 200, n_test: int = 50, seed: int = 0) -> di
     }
 
 
+def read_yaml(text: str) -> object:
+    """YAML read as DVC and the stages read it (YAML 1.2: `1e-4` is a number)."""
+    return parse_yaml(text, "test")
+
+
+def yaml_text(data: object) -> str:
+    """`data` as YAML that DVC and the stages read back the same (keys in their order, block style)."""
+    writer = YAML(typ="safe", pure=True)
+    writer.default_flow_style, writer.sort_base_mapping_type_on_output = False, False
+    stream = io.StringIO()
+    writer.dump(data, stream)
+    return stream.getvalue()
+
+
 def default_params() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+    return read_yaml((ROOT / "params.yaml").read_text())
 
 
 def tiny_params(**sections) -> dict:
@@ -84,7 +100,7 @@ def quickest_params(**sections) -> dict:
 
 
 def write_params(path: Path, params: dict) -> Path:
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    path.write_text(yaml_text(params))
     return path
 
 

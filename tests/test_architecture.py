@@ -13,9 +13,8 @@ from pathlib import Path
 
 import grimp
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, read_yaml
 
 PACKAGE = "fashionlab"
 SRC = ROOT / "src"
@@ -74,12 +73,12 @@ def code_deps(stage: dict) -> set[Path]:
     return set(code)
 
 
-STAGE_NAMES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+STAGE_NAMES = list(read_yaml((ROOT / "dvc.yaml").read_text())["stages"])
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES)
 def test_a_stage_depends_on_exactly_the_code_it_imports(name, graph):
-    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][name]
+    stage = read_yaml((ROOT / "dvc.yaml").read_text())["stages"][name]
     script = ROOT / re.search(r"python (stages/\w+\.py)", stage["cmd"]).group(1)
     imported, listed = code_run_by(script, graph), code_deps(stage)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import (
     DEBIAN_DIR,
@@ -31,6 +30,7 @@ from tests.conftest import (
     ROOT,
     STAGE_ENV,
     quickest_params,
+    read_yaml,
     requires_debian_data,
     run_project,
     run_stage,
@@ -47,7 +47,7 @@ WRITE_FAILED = 74
 
 def _stages() -> dict[str, tuple[list[str], set[str]]]:
     """Each stage's options and outputs, as dvc.yaml runs them (the parameters file comes first)."""
-    declared = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    declared = read_yaml((ROOT / "dvc.yaml").read_text())["stages"]
     stages = {}
     for name, spec in declared.items():
         options = shlex.split(spec["cmd"])[2:]
@@ -308,7 +308,7 @@ def test_killed_between_two_renames_dvc_reruns_to_the_same_bytes(name, change, r
     """SIGKILL leaves some outputs new and some old: DVC must not take that for up to date, and the next
     `dvc repro` must end where an uninterrupted run does, with no leftover temporary file."""
     section, key, value = change
-    params = yaml.safe_load((dvc_project / "params.yaml").read_text())
+    params = read_yaml((dvc_project / "params.yaml").read_text())
     params[section][key] = value
     write_params(dvc_project / "params.yaml", params)
     fault = {"FAULT_SCRIPT": f"{name}.py", "FAULT_EVENT": "os.rename", "FAULT_AT": str(rename), "FAULT_DO": "SIGKILL"}

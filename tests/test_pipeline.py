@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import (
     BIN,
     ENV,
     commit_all,
     project_copy,
+    read_yaml,
     requires_debian_data,
     sh,
     snapshot,
@@ -73,7 +73,7 @@ def first_run(repo):
 
 
 def without_timing(lock: str) -> dict:
-    stages = yaml.safe_load(lock)["stages"]
+    stages = read_yaml(lock)["stages"]
     stages["train"]["outs"] = [out for out in stages["train"]["outs"] if out["path"] != "metrics/timing.json"]
     return stages
 
@@ -168,7 +168,7 @@ def test_interrupted_training_resumes_to_the_same_bytes(repo, first_run, sig):
 @pytest.fixture(scope="module")
 def two_epochs(repo, first_run):
     """A second commit: the first run's parameters but `train.epochs` 2."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params = read_yaml((repo / "params.yaml").read_text())
     params["train"]["epochs"] = 2
     write_params(repo / "params.yaml", params)
     sh(repo, "dvc", "repro")

@@ -1,13 +1,27 @@
 """fashionlab.common.params: params.yaml validated into typed objects, one line naming the key for a bad value."""
 
 import json
+import math
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+from dvc.utils.hydra import apply_overrides
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fashionlab.common.errors import ParamsError
-from fashionlab.common.params import SCHEMA_FILE, json_schema, load_params, parse_params
+from fashionlab.common.params import (
+    SCHEMA_FILE,
+    json_schema,
+    load_params,
+    parse_params,
+    parse_yaml,
+    schema_text,
+    written,
+)
 from tests.conftest import ROOT, default_params, snapshot, write_params
 
 
@@ -164,12 +178,50 @@ def test_top_level_not_a_mapping():
 
 
 def test_params_schema_json_is_the_one_the_models_generate():
-    """Stale after a change to the declarations: run `make docs`."""
-    assert json.loads((ROOT / SCHEMA_FILE).read_text()) == json_schema()
+    """Stale after a change to the declarations or the shipped values: run `make docs`."""
+    assert (ROOT / SCHEMA_FILE).read_text() == schema_text(default_params())
+
+
+def test_schema_shows_each_default_as_params_yaml_writes_it():
+    """Small numbers as a person writes them, and as params.yaml does: 1e-4, not 0.0001 or 1e-05."""
+    text = (ROOT / SCHEMA_FILE).read_text()
+    schema = json.loads(text)
+    assert schema["$defs"]["ParityParams"]["properties"]["tolerance"]["default"] == 1e-5
+    assert schema["$defs"]["TrainParams"]["properties"]["groups"]["default"]["lower"]["learning_rate"] == 1e-4
+    assert '"default": 1e-5' in text and '"learning_rate": 1e-4' in text and "0.0001" not in text
+    assert "tolerance: 1e-5 " in (ROOT / "params.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        *((1e-4, "1e-4"), (3e-4, "3e-4"), (2.5e-5, "2.5e-5"), (1e-300, "1e-300"), (-1e-6, "-1e-6")),
+        *((0.001, "0.001"), (0.05, "0.05"), (20.0, "20.0"), (0.0, "0.0"), (float("inf"), "inf")),
+    ],
+)
+def test_written_is_how_people_write_a_number(value, shown):
+    assert written(value) == shown
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.floats(), typed=st.sampled_from([repr, written, lambda value: repr(value).upper()]))
+def test_a_float_dvc_writes_after_dash_s_reads_back_as_that_float(value, typed):
+    """Through DVC's own writer (`dvc exp run -S key=VALUE` goes through `apply_overrides`), typed as Python
+    prints it, as people write it (1e-4) or in capitals (1E-06), then through the stages' reader."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "params.yaml"
+        path.write_text((ROOT / "params.yaml").read_text())
+        apply_overrides(path, [f"{LEARNING_RATE}={typed(value)}"])
+        read = parse_yaml(path.read_text(), path)["train"]["groups"]["lower"]["learning_rate"]
+    assert read == value or (math.isnan(read) and math.isnan(value))
+    assert isinstance(read, float)
+
+
+LEARNING_RATE = "train.groups.lower.learning_rate"
 
 
 def test_schema_carries_each_keys_meaning_and_bounds_and_forbids_unknown_keys():
-    schema = json_schema()
+    schema = json_schema(default_params())
     sections = [schema, *schema["$defs"].values()]
     assert all(section["additionalProperties"] is False for section in sections)
     val_size = schema["$defs"]["DataParams"]["properties"]["val_size"]
@@ -265,3 +317,65 @@ def test_stage_on_unreadable_params_file(tmp_path, previous_outputs, content, me
     assert result.returncode == 2
     assert result.stderr == f"prepare.py: error: {message}\n"
     assert snapshot(previous_outputs) == before
+
+
+@pytest.mark.parametrize(
+    "written_as, value",
+    [("1e-6", 1e-6), ("1E-3", 1e-3), ("5e+2", 500.0), (".5", 0.5), ("1e-06", 1e-6), ("3e-4", 3e-4), ("2", 2)],
+)
+def test_numbers_are_read_as_dvc_reads_them(tmp_path, written_as, value):
+    """YAML 1.2, DVC's parser: `1e-6` is a number (PyYAML's YAML 1.1 read the string '1e-6', refused as a
+    learning rate although `dvc exp run -S` wrote it and `dvc exp show` showed the number)."""
+    text = (ROOT / "params.yaml").read_text().replace("learning_rate: 1e-4", f"learning_rate: {written_as}")
+    (tmp_path / "params.yaml").write_text(text)
+    assert load_params(tmp_path / "params.yaml").train.groups["lower"].learning_rate == value
+
+
+TYPED = {
+    "text where a number is expected": (
+        ("learning_rate: 1e-4", "learning_rate: 1e-6x"),
+        "params.yaml: train.groups.lower.learning_rate: expected a number > 0, got '1e-6x'",
+    ),
+    "a negative number, as typed": (
+        ("learning_rate: 1e-4", "learning_rate: -1e-3"),
+        "params.yaml: train.groups.lower.learning_rate: expected a number > 0, got -1e-3",
+    ),
+    "a float where an integer is expected, as typed": (
+        ("epochs: 20", "epochs: 1e3"),
+        "params.yaml: train.epochs: expected an integer >= 1, got 1e3 (a float: write 1000)",
+    ),
+    "a float where an integer is expected, as DVC writes -S train.epochs=1e3": (
+        ("epochs: 20", "epochs: 1000.0"),
+        "params.yaml: train.epochs: expected an integer >= 1, got 1000.0 (a float: write 1000)",
+    ),
+    "a fraction where an integer is expected": (
+        ("val_size: 5000", "val_size: 2.5e3"),
+        "params.yaml: data.val_size: expected an integer in [0, 59999], got 2.5e3 (a float: write 2500)",
+    ),
+    "YAML 1.1's yes is not a boolean": (
+        ("jit_compile: true", "jit_compile: yes"),
+        "params.yaml: train.jit_compile: expected true or false, got 'yes'",
+    ),
+}
+
+
+@pytest.mark.parametrize("change, message", TYPED.values(), ids=TYPED.keys())
+def test_stage_names_a_bad_value_as_the_file_writes_it(tmp_path, previous_outputs, change, message):
+    text = (ROOT / "params.yaml").read_text()
+    assert change[0] in text
+    (tmp_path / "params.yaml").write_text(text.replace(change[0], change[1], 1))
+    before = snapshot(previous_outputs)
+    result = _prepare_with(tmp_path, previous_outputs)
+    assert (result.returncode, result.stderr) == (2, f"prepare.py: error: {message}\n")
+    assert snapshot(previous_outputs) == before
+
+
+def test_a_duplicate_key_is_refused_as_dvc_refuses_it(tmp_path):
+    """PyYAML kept the last of two `epochs:`; DVC's parser, and so the stages, refuse the file."""
+    (tmp_path / "params.yaml").write_text(
+        (ROOT / "params.yaml").read_text().replace("  epochs: 20\n", "  epochs: 20\n  epochs: 5\n")
+    )
+    with pytest.raises(
+        ParamsError, match=r'^.*params.yaml: line \d+, column 3: invalid YAML: found duplicate key "epochs"'
+    ):
+        load_params(tmp_path / "params.yaml")

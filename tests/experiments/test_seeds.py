@@ -14,7 +14,6 @@ import threading
 import time
 
 import pytest
-import yaml
 
 from fashionlab.experiments.predictions import resolve
 from fashionlab.experiments.significance import VERDICTS
@@ -24,6 +23,7 @@ from tests.conftest import (
     ROOT,
     commit_all,
     project_copy,
+    read_yaml,
     requires_debian_data,
     run_project,
     sh,
@@ -204,7 +204,7 @@ def test_a_seed_trained_in_a_group_is_bit_for_bit_the_seed_alone(compiled, onedn
     outs = {
         name: [
             (stage, out["path"], out["md5"])
-            for stage, entry in yaml.safe_load(files["dvc.lock"])["stages"].items()
+            for stage, entry in read_yaml(files["dvc.lock"])["stages"].items()
             for out in entry["outs"]
             if out["path"] != "metrics/timing.json"
         ]

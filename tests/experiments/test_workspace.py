@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from fashionlab.experiments.workspace import describe
+from tests.conftest import read_yaml, yaml_text
 from tests.experiments.test_cli import COMMAND, ENV
 
 # A pipeline of one quick stage that reads code and params, as `train` does, without TensorFlow.
@@ -36,8 +36,8 @@ def fashionlab(repo, *args):
 def project(tmp_path):
     sh(tmp_path, "git", "init", "-q", "-b", "main")
     sh(tmp_path, sys.executable, "-m", "dvc", "init", "-q")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 42, "train": {"epochs": 20, "units": [32, 16]}}))
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(PIPELINE))
+    (tmp_path / "params.yaml").write_text(yaml_text({"seed": 42, "train": {"epochs": 20, "units": [32, 16]}}))
+    (tmp_path / "dvc.yaml").write_text(yaml_text(PIPELINE))
     (tmp_path / "code.py").write_text("import shutil\nshutil.copy('params.yaml', 'out.txt')\n")
     sh(tmp_path, sys.executable, "-m", "dvc", "repro", "-q")
     sh(tmp_path, "git", "add", "-A")
@@ -46,9 +46,9 @@ def project(tmp_path):
 
 
 def set_epochs(project, epochs):
-    params = yaml.safe_load((project / "params.yaml").read_text())
+    params = read_yaml((project / "params.yaml").read_text())
     params["train"]["epochs"] = epochs
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    (project / "params.yaml").write_text(yaml_text(params))
 
 
 def test_compare_names_the_parameter_a_failed_experiment_left_behind(project):

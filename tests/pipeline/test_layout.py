@@ -6,11 +6,10 @@ import importlib
 import shlex
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, read_yaml
 
-STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+STAGES = read_yaml((ROOT / "dvc.yaml").read_text())["stages"]
 
 
 @pytest.mark.parametrize("name", list(STAGES))

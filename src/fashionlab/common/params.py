@@ -2,20 +2,27 @@
 
 The checks, the one-line errors, `params.schema.json` (which YAML language servers read while you type)
 and the parameter table in `docs/reference/parameters.md` all derive from these declarations. A problem is
-one line naming the file, the dotted key, what was expected and what was found, so that a typo in an
-experiment sweep fails at once instead of deep inside TensorFlow.
+one line naming the file, the dotted key, what was expected and the value as the file writes it, so that a
+typo in an experiment sweep fails at once instead of deep inside TensorFlow.
+
+The file is read as DVC reads it, by its own parser (ruamel.yaml's safe loader, YAML 1.2): `1e-6` is a
+number there, as `dvc exp run -S lr=1e-6`, `dvc params diff` and `dvc exp show` take it, where PyYAML's
+YAML 1.1 rules read the string '1e-6' (treeverse/dvc#8466, yaml/pyyaml#173).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import types
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fashionlab.common.errors import ParamsError
 
@@ -259,25 +266,61 @@ def _field_at(loc: tuple) -> tuple[str, Any, list, type[BaseModel] | None]:
     return key, annotation, metadata, owner
 
 
-def _one_line(error: dict, file: str) -> str:
+def _one_line(error: dict, file: str, text: str | None) -> str:
     key, annotation, metadata, owner = _field_at(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
         return f"{file}: {key}: unknown key, expected one of {', '.join(sorted(owner.model_fields))}"
     what = expected(annotation, metadata)
     if error["type"] == "missing":
         return f"{file}: {key or '(top level)'}: missing, expected {what}"
-    return f"{file}: {key or '(top level)'}: expected {what}, got {_show(error['input'])}"
+    found = error["input"]
+    number = isinstance(found, int | float) and not isinstance(found, bool) and math.isfinite(found)
+    typed = _written_in(text, tuple(error["loc"])) if number and text is not None else None
+    shown = _show(found) if typed is None else typed
+    if isinstance(found, float) and what.startswith("an integer"):
+        shown += f" (a float: write {int(found)})" if found.is_integer() else " (a float)"
+    return f"{file}: {key or '(top level)'}: expected {what}, got {shown}"
 
 
-def parse_params(raw: Any, file: str = "params.yaml") -> Params:
-    """Validate an already-parsed mapping (the content of `params.yaml`); the first problem is the error."""
+def _written_in(text: str, loc: tuple) -> str | None:
+    """The number at `loc` as the file writes it (`1e3`, `5e-4`), not as it was read (1000.0, 0.0005)."""
+    node = _yaml().compose(text)
+    for part in loc:
+        if isinstance(node, MappingNode):
+            node = next((value for name, value in node.value if name.value == part), None)
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node.value if isinstance(node, ScalarNode) and node.style is None else None
+
+
+def parse_params(raw: Any, file: str = "params.yaml", text: str | None = None) -> Params:
+    """Validate an already-parsed mapping (the content of `params.yaml`, whose `text` lets an error show a value
+    as written); the first problem is the error."""
     try:
         # Through JSON: strict mode then takes YAML's lists for tuples and its integers for floats.
         return Params.model_validate_json(json.dumps(raw, default=str), strict=True)
     except _Problem as problem:
         raise ParamsError(f"{file}: {problem.key}: expected {problem.expected}, got {problem.found}") from None
     except ValidationError as err:
-        raise ParamsError(_one_line(err.errors()[0], file)) from None
+        raise ParamsError(_one_line(err.errors()[0], file, text)) from None
+
+
+def _yaml() -> YAML:
+    """DVC's own reader of params.yaml and dvc.lock (`dvc.utils.serialize.parse_yaml`): YAML 1.2, safe."""
+    return YAML(typ="safe", pure=True)
+
+
+def parse_yaml(text: str, file: str | Path) -> Any:
+    """`text` read as DVC reads YAML; a file it cannot read is one line, with where and why."""
+    try:
+        return _yaml().load(text)
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ParamsError(f"{file}: {where}invalid YAML: {problem}") from None
 
 
 def load_params(path: str | Path) -> Params:
@@ -289,20 +332,46 @@ def load_params(path: str | Path) -> Params:
         raise ParamsError(f"{path}: file not found, expected the pipeline's parameters") from None
     except OSError as err:
         raise ParamsError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ParamsError(f"{path}: {where}invalid YAML: {problem}") from None
-    return parse_params(raw, str(path))
+    return parse_params(parse_yaml(text, path), str(path), text)
 
 
-def json_schema() -> dict:
-    """The JSON Schema of `params.yaml`, for YAML language servers (completion, hover, checks as you type)."""
+def json_schema(values: dict) -> dict:
+    """The JSON Schema of `params.yaml`, for YAML language servers (completion, hover, checks as you type), with
+    each key's default from `values` (the shipped `params.yaml`), which they show and complete."""
     schema = Params.model_json_schema()
+    for name, field in Params.model_fields.items():
+        base, _ = _unwrap(field.annotation)
+        if isinstance(base, type) and issubclass(base, BaseModel):
+            properties = schema["$defs"][base.__name__]["properties"]
+            for key, value in values[name].items():
+                properties[key]["default"] = value
+        else:
+            schema["properties"][name]["default"] = values[name]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "fashionlab params.yaml"}
+
+
+def schema_text(values: dict) -> str:
+    """`params.schema.json` as `make docs` writes it: small numbers as a person writes them (1e-4, not 0.0001)."""
+
+    def marked(node: Any) -> Any:  # a float becomes its written form between NULs, unquoted after dumping
+        if isinstance(node, float):
+            return f"\0{written(node)}\0"
+        if isinstance(node, dict):
+            return {key: marked(value) for key, value in node.items()}
+        return [marked(value) for value in node] if isinstance(node, list) else node
+
+    text = json.dumps(marked(json_schema(values)), indent=2, ensure_ascii=False)
+    return re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", text) + "\n"
+
+
+def written(value: float) -> str:
+    """A float as people write it in params.yaml and after `-S`: 1e-4 and 2.5e-5, not 0.0001 and 2.5e-05; from
+    0.001 up, as Python prints it (0.05). The shortest form that reads back as the same float."""
+    if not 0 < abs(value) < 1e-3:  # NaN and infinity too
+        return repr(value)
+    shortest = next(text for digits in range(17) if float(text := f"{value:.{digits}e}") == value)
+    mantissa, exponent = shortest.split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def parameter_table(values: dict) -> str:
@@ -321,15 +390,17 @@ def parameter_table(values: dict) -> str:
                 for group_name, group_values in value.items():
                     walk(group_model, f"{key}.{group_name}.", group_values)
             else:
-                shown = f"`{_yaml(value)}`" if name in values else f"unset: `{_yaml(field.default)}`"
+                shown = f"`{_written_value(value)}`" if name in values else f"unset: `{_written_value(field.default)}`"
                 rows.append(f"| `{key}` | {shown} | {_cell(field.description)} |")
 
     walk(Params, "", values)
     return "\n".join(rows) + "\n"
 
 
-def _yaml(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _written_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return written(value) if isinstance(value, float) else json.dumps(value)
 
 
 def _cell(text: str | None) -> str:

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 
 from fashionlab.experiments.predictions import Predictions
-from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, spread
+from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, assignment, differing, shown, spread
 from fashionlab.experiments.significance import (
     LEVEL,
     MAX_SEEDS,
@@ -122,6 +122,7 @@ def _configuration_text(result: dict, c: dict) -> list[str]:
         for letter, side, key in sides
     ]
     groups += _machines_text(c)
+    groups += [line] if (line := parameters_line(c["parameters"])) else []
     if c["verdict"] is None:
         single = " and ".join(letter for letter, _, key in sides if len(c[key + "_seeds"]) < 2)
         return [
@@ -254,6 +255,8 @@ def as_markdown(result: dict) -> str:
         f"| B: `{_label(b)}` | {_seed_list(c['b_seeds'])} | {_figure(c['b_accuracy'])} |",
         "",
     ]
+    if line := parameters_line(c["parameters"]):
+        lines += [line[0].upper() + line[1:] + ".", ""]
     if c["verdict"] is None:
         lines.append(
             f"One seed on a side: the verdict below is about two models. To compare the configurations, "
@@ -285,6 +288,23 @@ def as_markdown(result: dict) -> str:
 
 # --- configurations: a group of seeds per side ---------------------------------------------------------
 
+
+def parameter_changes(a: dict[str, object], b: dict[str, object]) -> dict[str, dict[str, object]]:
+    """What B's parameters change from A's but the seed, {key: {"a": …, "b": …}}; {} where either is not
+    recorded (a run made before DVC showed its parameters)."""
+    if not a or not b:
+        return {}
+    return {key: {"a": a.get(key), "b": b.get(key)} for key in differing([a, b]) if key != "seed"}
+
+
+def parameters_line(changes: dict[str, dict[str, object]]) -> str | None:
+    """`B sets train.groups.lower.learning_rate=1e-06 (A: 0.0001)`, numbers as DVC shows them."""
+    if not changes:
+        return None
+    listed = "; ".join(f"{assignment(key, sides['b'])} (A: {shown(sides['a'])})" for key, sides in changes.items())
+    return f"parameters: B sets {listed}"
+
+
 ROPE = 0.005  # docs/explanation/statistics.md: why half a point
 DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters from none
 
@@ -308,6 +328,7 @@ def compare_configurations(
         "a_runs": _runs(a, accuracy_a),
         "b_runs": _runs(b, accuracy_b),
         "other_code_left_out": {"a": a.other_code, "b": b.other_code},
+        "parameters": parameter_changes(a.params, b.params),
         "machines": {"a": _machine_counts(a), "b": _machine_counts(b)},
         "a_accuracy": spread(accuracy_a.tolist()),
         "b_accuracy": spread(accuracy_b.tolist()),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fashionlab.common.errors import RevisionError
-from fashionlab.experiments.comparison import paired_rows, verdict_sentence
+from fashionlab.experiments.comparison import paired_rows, parameter_changes, parameters_line, verdict_sentence
 from fashionlab.experiments.predictions import Predictions, check_same_test_set, load_predictions, load_seed_group
 from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, experiments_table, runs
 from fashionlab.experiments.seeds import GroupTraining, Job, check_code, job_for, listed, target_run
@@ -165,6 +165,7 @@ def _result(
     return {
         "a": {"revision": a.revision, "commit": a.commit, "seeds": list(sides[0].group.seeds)},
         "b": {"revision": b.revision, "commit": b.commit, "seeds": list(sides[1].group.seeds)},
+        "parameters": parameter_changes(sides[0].group.params, sides[1].group.params),
         "shared_seeds": order,
         "trained": trained,
         "max_seeds": max_seeds,
@@ -194,6 +195,7 @@ def as_text(result: dict) -> str:
     lines = [
         f"A  {_label(a)}: {_count(a['seeds'])}; B  {_label(b)}: {_count(b['seeds'])}; "
         f"paired on the {len(result['shared_seeds'])} seeds both ran",
+        *([line] if (line := parameters_line(result["parameters"])) else []),
         f"looks planned at {', '.join(map(str, result['plan']['looks']))} shared seeds, each interval at the level "
         "its share of the 5% allows (group-sequential, Hwang-Shih-DeCani spending):",
         *(

@@ -352,7 +352,7 @@ def load_seed_group(root: Path, table: list[dict], found: list[Run], named: Pred
         machines.append(predictions.machine)
     names = tuple(named.revision if run is target else run.name for run in members)
     seeds = tuple(run.seed for run in members)
-    return SeedGroup(named.revision, names, seeds, np.array(correct), other_code, tuple(machines))
+    return SeedGroup(named.revision, names, seeds, np.array(correct), other_code, tuple(machines), target.params)
 
 
 def _load_runs(root: Path, runs: list[Run]) -> list[Predictions]:

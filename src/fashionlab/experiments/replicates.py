@@ -15,7 +15,7 @@ import json
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +180,23 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def shown(value: object) -> str:
+    """A parameter's value as DVC shows it (`dvc params diff`, `dvc exp show`): 1e-06, 0.0003, [256, 128], true,
+    adam. Floats as Python writes them, as DVC writes them into params.yaml after `-S`."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def assignment(key: str, value: object) -> str:
+    """`key=value` as `dvc exp run -S` takes it back: train.groups.lower.learning_rate=1e-06."""
+    return f"{key}={shown(value)}"
+
+
+def differing(params: list[dict[str, object]]) -> list[str]:
+    """The keys whose values are not the same in all of `params` (a key one lacks counts as differing)."""
+    keys = sorted({key for values in params for key in values})
+    return [key for key in keys if len({json.dumps(values.get(key)) for values in params}) > 1]
+
+
 def groups(found: list[Run]) -> list[dict]:
     """One group per configuration (the code and every parameter but `seed`), labelled by what sets it apart.
 
@@ -196,14 +213,13 @@ def groups(found: list[Run]) -> list[dict]:
         else:
             seeds[run.seed] = run
     configs = [{"code": code[:7], **params} for code, params in map(json.loads, by_config)]
-    keys = sorted({key for config in configs for key in config})
-    varying = [key for key in keys if len({json.dumps(config.get(key)) for config in configs}) > 1]
+    varying = differing(configs)
     summary = []
     for (key, seeds), config in zip(by_config.items(), configs, strict=True):
         members = sorted(seeds.values(), key=lambda run: (run.params.get("seed", 0), run.name))
         summary.append(
             {
-                "configuration": ", ".join(f"{k}={json.dumps(config.get(k))}" for k in varying) or "same parameters",
+                "configuration": ", ".join(assignment(k, config.get(k)) for k in varying) or "same parameters",
                 "runs": [{"name": run.name, "seed": run.params.get("seed"), **run.scores} for run in members],
                 "repeated_seeds": repeats.get(key, 0),
                 **{score: spread([run.scores[score] for run in members]) for score in SCORES},
@@ -273,3 +289,4 @@ class SeedGroup:
     correct: np.ndarray  # runs × test images
     other_code: int  # runs with the same parameters but other code, left out
     machines: tuple[str | None, ...]  # the CPU that trained each run (None: not recorded)
+    params: dict[str, object] = field(default_factory=dict)  # the named run's, flattened ({}: not recorded)

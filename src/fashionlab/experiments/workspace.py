@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from fashionlab.common.errors import RevisionError
-from fashionlab.experiments.replicates import WORKSPACE, flatten
+from fashionlab.common.errors import ParamsError, RevisionError
+from fashionlab.common.params import parse_yaml
+from fashionlab.experiments.replicates import WORKSPACE, flatten, shown
 
 PARAMS = "params.yaml"
 
@@ -79,23 +78,14 @@ def _changed_keys(recorded: dict[str, object], current: dict[str, object], how: 
     for key in sorted(keys):
         now, then = current.get(key, "absent"), recorded.get(key, "absent")
         if now != then:
-            changed.append(f"{PARAMS}: {key} is {_shown(now)}, the results were made with {_shown(then)}")
+            changed.append(f"{PARAMS}: {key} is {shown(now)}, the results were made with {shown(then)}")
     return changed or [f"{PARAMS}: {', '.join(sections)} {', '.join(sorted(set(how.values())))}"]
-
-
-def _shown(value: object) -> str:
-    """A value as params.yaml writes it: -3, 0.001, [256, 128], true."""
-    return (
-        value
-        if isinstance(value, str)
-        else yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
-    )
 
 
 def _recorded_params(root: Path) -> dict[str, dict[str, object]]:
     try:
-        lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        lock = parse_yaml((root / "dvc.lock").read_text(encoding="utf-8"), "dvc.lock") or {}
+    except (OSError, ParamsError):
         return {}
     return {
         name: flatten((stage.get("params") or {}).get(PARAMS) or {})
@@ -106,6 +96,6 @@ def _recorded_params(root: Path) -> dict[str, dict[str, object]]:
 def workspace_params(root: Path) -> dict[str, object]:
     """params.yaml's values by dotted key; {} where it cannot be read (DVC then names the problem)."""
     try:
-        return flatten(yaml.safe_load((root / PARAMS).read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError, AttributeError):
+        return flatten(parse_yaml((root / PARAMS).read_text(encoding="utf-8"), PARAMS) or {})
+    except (OSError, ParamsError, AttributeError):
         return {}

@@ -9,19 +9,20 @@ module generates.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-
-import yaml
 
 from fashionlab.common import params
 from fashionlab.experiments import cli
 
 
+def shipped_params(root: Path) -> dict:
+    return params.parse_yaml((root / "params.yaml").read_text(encoding="utf-8"), root / "params.yaml")
+
+
 def parameter_table(root: Path) -> str:
-    return params.parameter_table(yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")))
+    return params.parameter_table(shipped_params(root))
 
 
 def command_reference(root: Path) -> str:
@@ -96,9 +97,7 @@ def _cell(text: str) -> str:
 
 
 def main(root: Path = Path()) -> None:  # `make docs`
-    (root / params.SCHEMA_FILE).write_text(
-        json.dumps(params.json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (root / params.SCHEMA_FILE).write_text(params.schema_text(shipped_params(root)), encoding="utf-8")
     for path, text in regenerated(root).items():
         path.write_text(text, encoding="utf-8")
 
