@@ -3,7 +3,7 @@
 Reads three seed groups, with the same seed numbers, from a DVC project whose experiments hold them (made with
 `fashionlab seeds`): the default configuration, the same with `train.jit_compile: false`, and the lower group's
 learning rate doubled. Writes each run's per-image results to `benchmarks/calibration_runs.npz` (10,000 bits a
-run), so `tests/experiments/test_calibration.py` re-derives these figures without training, and the figures to
+run), so `tests/statistics/test_calibration.py` re-derives these figures without training, and the figures to
 `benchmarks/calibration.json` (docs/explanation/statistics.md reports them).
 
 Usage: python benchmarks/calibration.py [--project PATH --baseline HEAD --jit-off EXP --lower-lr-doubled EXP]
@@ -20,10 +20,10 @@ import numpy as np
 
 from fashionlab.common.machine import describe_machine
 from fashionlab.common.outputs import json_bytes, npz_bytes, write_files
-from fashionlab.experiments.calibration import GROUPS, measure
 from fashionlab.experiments.comparison import shared_seeds
 from fashionlab.experiments.predictions import load_predictions, load_seed_group
 from fashionlab.experiments.replicates import experiments_table, runs
+from fashionlab.statistics.calibration import GROUPS, measure
 
 HERE = Path(__file__).resolve().parent
 RUNS, RESULTS = HERE / "calibration_runs.npz", HERE / "calibration.json"

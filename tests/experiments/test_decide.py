@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from fashionlab.experiments.sequential import boundaries, look_level, looks
+from fashionlab.statistics.sequential import boundaries, look_level, looks
 from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project, sh
 from tests.experiments.test_seeds import experiments, fashionlab
 
@@ -55,7 +55,8 @@ def test_a_rerun_repeats_the_looks_without_training(project, decided):
     level = f"{FIRST_LEVEL:.2%}"
     number = r"\+0\.\d{4}"
     look = rf"    3 seeds: B - A {number}, {re.escape(level)} interval \[{number}, {number}\]: better"
-    assert re.fullmatch(look, lines[2])
+    assert lines[1] == "parameters: B sets train.epochs=3 (A: 1)"  # as DVC shows them
+    assert re.fullmatch(look, lines[3])
     assert lines[-2].startswith(f"verdict: B is better than A: the {level}")
     assert lines[-2].endswith("(after 3 seeds a side)")
     assert lines[-1] == "reproduce: fashionlab decide HEAD longer --max-seeds 20"

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from fashionlab.experiments.predictions import resolve
-from fashionlab.experiments.significance import VERDICTS
+from fashionlab.statistics.significance import VERDICTS
 from tests.conftest import (
     BIN,
     ENV,

@@ -13,6 +13,8 @@ FAULT_LOG    a file that gets one line per write seen: "event path"
 
 FAULT_NAN_SEED  a seed whose run starts from an infinite weight, so its loss is NaN from the first step: the real
                 NaN check of the loop then stops it (`fashionlab seeds` must fail that seed alone)
+FAULT_NAN_EPSILON  the same for every seed of the configurations with this `model.epsilon` (a race must drop
+                them as failed, not as worse)
 """
 
 import errno
@@ -75,9 +77,10 @@ if os.environ.get("FAULT_AT") and os.environ.get("FAULT_SCRIPT", SCRIPT) == SCRI
     )
 
 
-def _poison(seed: int) -> None:
-    """Once fashionlab.model.mlp is imported, `build_model` right after `seed_everything(seed)` gives a model
-    with one infinite weight (for a group of seeds, which builds a model per seed to draw its weights)."""
+def _poison(seed: int | None, epsilon: float | None) -> None:
+    """Once fashionlab.model.mlp is imported, `build_model` right after `seed_everything(seed)`, or for a model of
+    this ε, gives a model with one infinite weight (for a group of seeds, which builds a model per seed to draw
+    its weights)."""
     import importlib.abc
     import importlib.util
 
@@ -104,7 +107,7 @@ def _poison(seed: int) -> None:
 
                     def poisoned(params):
                         model = build_model(params)
-                        if seeded and seeded[-1] == seed:
+                        if (seeded and seeded[-1] == seed) or params.epsilon == epsilon:
                             model.weights[0].assign(model.weights[0] * float("inf"))
                         return model
 
@@ -116,5 +119,8 @@ def _poison(seed: int) -> None:
     sys.meta_path.insert(0, Patch())
 
 
-if os.environ.get("FAULT_NAN_SEED"):
-    _poison(int(os.environ["FAULT_NAN_SEED"]))
+if os.environ.get("FAULT_NAN_SEED") or os.environ.get("FAULT_NAN_EPSILON"):
+    _poison(
+        int(os.environ["FAULT_NAN_SEED"]) if os.environ.get("FAULT_NAN_SEED") else None,
+        float(os.environ["FAULT_NAN_EPSILON"]) if os.environ.get("FAULT_NAN_EPSILON") else None,
+    )

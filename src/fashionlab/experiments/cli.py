@@ -2,6 +2,7 @@
 
 fashionlab compare [A] [B]   two configurations by their groups of seeds, and the two named trained models
 fashionlab decide [A] [B]    add seeds to both sides in rounds until the paired comparison is decided
+fashionlab race [REV ...]    of several configurations (a sweep), find the best, dropping the losers early
 fashionlab seeds N [REV]     give a configuration N seeds: train, together, only the seeds its group lacks
 fashionlab replicates        runs of the same code that differ only in seed, grouped: the spread one run hides
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from fashionlab.common.errors import FashionlabError, RevisionError
 from fashionlab.common.interrupts import EXIT_CODES
-from fashionlab.experiments import comparison, replicates, sequential
+from fashionlab.experiments import comparison, replicates
 from fashionlab.experiments.predictions import (
     Predictions,
     check_same_test_set,
@@ -26,6 +28,7 @@ from fashionlab.experiments.predictions import (
     project_root,
 )
 from fashionlab.experiments.workspace import check_current
+from fashionlab.statistics import sequential
 
 FORMATS = ("text", "markdown", "json")
 FORMAT_HELP = "text to read, markdown to paste into a pull request, json for scripts (default: text)"
@@ -81,6 +84,55 @@ def parser() -> argparse.ArgumentParser:
         default=sequential.MAX_SEEDS,
         help=f"the most shared seeds a side may get before the answer is undecided (default: {sequential.MAX_SEEDS})",
     )
+    race = commands.add_parser(
+        "race",
+        help="find the best of several configurations, dropping the losers early",
+        description="Race configurations on paired seeds: every round gives each configuration still in the same "
+        "new seed numbers, trained together as `fashionlab seeds` does, each saved as a DVC experiment; at the planned "
+        "looks (3, 5, 8, 12, 16, 20, … shared seeds) each is compared with the leader, and one shown worse beyond "
+        "the ROPE is dropped and trains no more. It ends with a winner, with the configurations equivalent within "
+        "the ROPE (the cheapest to train named), or at --max-seeds with the ones left ranked. Over all looks and "
+        "comparisons the true best is dropped with probability at most --alpha (Bonferroni over the comparisons "
+        "with the leader, Hwang-Shih-DeCani spending over the looks). The configurations: revisions and experiment "
+        "names (`workspace` for the workspace), --all-of a commit's runs and experiments, --queued for DVC's "
+        "queue, -S for a sweep on the workspace's params.yaml, as `dvc exp run -S` makes its grid; any mix of "
+        "them. Writes a picture of every configuration against the leader into --report (a PNG, and a chart that "
+        "`dvc plots show` draws). Ctrl-C keeps every finished seed; the same command goes on where it stopped.",
+    )
+    race.add_argument(
+        "revisions", metavar="REV", nargs="*", help="revisions and DVC experiment names (`workspace`: the workspace)"
+    )
+    race.add_argument("--all-of", metavar="REV", help="every configuration among REV's run and its experiments")
+    race.add_argument("--queued", action="store_true", help="every configuration waiting in DVC's queue")
+    race.add_argument(
+        "-S",
+        "--set-param",
+        dest="sweep",
+        action="append",
+        default=[],
+        metavar="KEY=A,B",
+        help="a sweep as `dvc exp run -S` takes it (1e-4,3e-4); several -S make the grid of all their values",
+    )
+    race.add_argument(
+        "--max-seeds",
+        type=_integer(2),
+        default=sequential.MAX_SEEDS,
+        help=f"the most shared seeds before the ones left are ranked undecided (default: {sequential.MAX_SEEDS})",
+    )
+    race.add_argument(
+        "--alpha",
+        type=_probability,
+        default=sequential.ALPHA,
+        help=f"the chance, over the whole race, of dropping the true best (default: {sequential.ALPHA})",
+    )
+    race.add_argument(
+        "--report",
+        metavar="DIR",
+        type=Path,
+        default=Path("race"),
+        help="where the picture goes: DIR/intervals.png, DIR/intervals.json and DIR/dvc.yaml (default: race)",
+    )
+    _judgement(race)
     seeds = commands.add_parser(
         "seeds",
         help="give a configuration N seeds",
@@ -112,6 +164,11 @@ def _two_revisions(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "b", metavar="B", nargs="?", default=None, help="the revision to judge (default: the workspace)"
     )
+    _judgement(command)
+
+
+def _judgement(command: argparse.ArgumentParser) -> None:
+    """What `compare`, `decide` and `race` share: the ROPE, the bootstrap and the format."""
     command.add_argument(
         "--rope",
         type=_share(strictly_positive=False),
@@ -141,6 +198,16 @@ def _integer(smallest: int):
         return value
 
     return parse
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (0.05 is 5%), got {text}")
+    return value
 
 
 def _share(strictly_positive: bool):
@@ -193,6 +260,8 @@ def run(args: argparse.Namespace) -> str:
         )
         render = {"text": decide.as_text, "markdown": decide.as_markdown}.get(args.format)
         return render(result) if render else json.dumps(result, indent=2) + "\n"
+    if args.command == "race":
+        return _race(root, args)
     if args.command == "seeds":
         from fashionlab.experiments.seeds import add_seeds
 
@@ -204,6 +273,40 @@ def run(args: argparse.Namespace) -> str:
         return json.dumps({"groups": summary, "skipped": skipped}, indent=2) + "\n"
     render = replicates.as_markdown if args.format == "markdown" else replicates.as_text
     return render(summary, skipped)
+
+
+def _race(root: Path, args: argparse.Namespace) -> str:
+    from fashionlab.common.outputs import write_files
+    from fashionlab.experiments import race, race_report
+
+    field = race.Field(tuple(args.revisions), args.all_of, args.queued, tuple(args.sweep))
+    result = race.race(
+        root,
+        field,
+        max_seeds=args.max_seeds,
+        rope=args.rope,
+        alpha=args.alpha,
+        resamples=args.resamples,
+        seed=args.seed,
+        say=lambda line: print(line, file=sys.stderr, flush=True),
+        command=_race_command(args),
+    )
+    folder = args.report if args.report.is_absolute() else Path.cwd() / args.report
+    write_files(race_report.report_files(root, result, folder))
+    result["report"] = {"folder": str(args.report), "png": str(args.report / race_report.PICTURE)}
+    return race.rendered(result, args.format)
+
+
+def _race_command(args: argparse.Namespace) -> str:
+    """The command that runs this race again, or goes on with it."""
+    words = ["fashionlab", "race", *args.revisions]
+    words += ["--all-of", args.all_of] if args.all_of else []
+    words += ["--queued"] if args.queued else []
+    words += [word for value in args.sweep for word in ("-S", value)]
+    words += ["--max-seeds", str(args.max_seeds)]
+    words += [] if args.alpha == sequential.ALPHA else ["--alpha", str(args.alpha)]
+    words += [] if args.rope == comparison.ROPE else ["--rope", str(args.rope)]
+    return shlex.join(words)
 
 
 def _draw_changes(root: Path, a: Predictions, b: Predictions, folder: Path) -> dict:

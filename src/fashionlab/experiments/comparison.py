@@ -10,9 +10,11 @@ import numpy as np
 
 from fashionlab.experiments.predictions import Predictions
 from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, assignment, differing, shown, spread
-from fashionlab.experiments.significance import (
+from fashionlab.statistics.significance import (
+    DELTA,
     LEVEL,
     MAX_SEEDS,
+    ROPE,
     GroupComparison,
     compare_groups,
     mcnemar_exact_p,
@@ -303,10 +305,6 @@ def parameters_line(changes: dict[str, dict[str, object]]) -> str | None:
         return None
     listed = "; ".join(f"{assignment(key, sides['b'])} (A: {shown(sides['a'])})" for key, sides in changes.items())
     return f"parameters: B sets {listed}"
-
-
-ROPE = 0.005  # docs/explanation/statistics.md: why half a point
-DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters from none
 
 
 def compare_configurations(

@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from fashionlab.common.errors import RevisionError
-from fashionlab.experiments.comparison import paired_rows, parameter_changes, parameters_line, verdict_sentence
-from fashionlab.experiments.predictions import Predictions, check_same_test_set, load_predictions, load_seed_group
-from fashionlab.experiments.replicates import WORKSPACE, SeedGroup, experiments_table, runs
-from fashionlab.experiments.seeds import GroupTraining, Job, check_code, job_for, listed, target_run
-from fashionlab.experiments.sequential import Look, boundaries, looks, sequential_looks
+from fashionlab.experiments.comparison import parameter_changes, parameters_line, verdict_sentence
+from fashionlab.experiments.predictions import check_same_test_set, load_predictions
+from fashionlab.experiments.race import Entrant, contest
+from fashionlab.experiments.replicates import WORKSPACE, experiments_table, runs
+from fashionlab.experiments.seeds import GroupTraining, Job, check_code, listed, target_run
 from fashionlab.experiments.workspace import check_current
+from fashionlab.statistics.sequential import Look, RaceLook, b_against_a, boundaries, look_order, looks
 
 Say = Callable[[str], None]
-
-
-@dataclass
-class Side:
-    letter: str
-    named: Predictions  # the run the user named
-    group: SeedGroup | None = None  # its group of seeds, read again after every round
-    named_seed: int | None = None
 
 
 def decide(
@@ -50,88 +42,39 @@ def decide(
         training.start()  # TensorFlow's imports meanwhile
         if b is None:
             check_current(root)
-        sides = [Side("A", load_predictions(root, a)), Side("B", load_predictions(root, b))]
-        check_same_test_set(sides[0].named, sides[1].named)
+        named = [load_predictions(root, a), load_predictions(root, b)]
+        check_same_test_set(*named)
         table = experiments_table(root, all_commits=False)
         found, _ = runs(table)
-        targets = [target_run(root, table, found, None if s.named.commit is None else s.named.revision) for s in sides]
+        targets = [target_run(root, table, found, None if n.commit is None else n.revision) for n in named]
         if targets[0].configuration == targets[1].configuration:
             raise RevisionError(
-                f"{sides[0].named.revision} and {sides[1].named.revision} are the same configuration (the same code "
-                "and parameters but the seed): there is nothing to decide"
+                f"{named[0].revision} and {named[1].revision} are the same configuration (the same code and "
+                "parameters but the seed): there is nothing to decide"
             )
-        for side, target in zip(sides, targets, strict=True):
-            check_code(root, target, side.named.revision)
-        plan = looks(max_seeds)
-        trained: dict[str, list[int]] = {"A": [], "B": []}
-        while True:
-            _load_groups(root, sides)
-            order = shared_order(*sides)
-            made = _looks(sides, order, max_seeds, rope, resamples, seed)
-            wanted = next((size for size in plan if size > len(order)), None)
-            if (made and made[-1].verdict != "undecided") or (made and made[-1].seeds == max_seeds) or wanted is None:
-                break
-            fresh = _fresh(order, wanted - len(order))
-            jobs = [
-                job_for(root, target, side.letter, s)
-                for side, target in zip(sides, targets, strict=True)
-                for s in fresh
-                if s not in side.group.seeds
-            ]
-            say(_round_line(made, order, wanted, jobs))
-            outcomes = training.run(jobs)
-            failed = [outcome for outcome in outcomes if outcome.accuracy is None]
-            if failed:
-                first = failed[0]
-                raise RevisionError(
-                    f"{first.job.label} ({_revision(sides, first.job.label)}): seed {first.job.seed} failed: "
-                    f"{first.error}; a paired decision needs every seed of both sides"
-                )
-            for outcome in outcomes:
-                trained[outcome.job.label].append(outcome.job.seed)
-    return _result(sides, order, made, plan, max_seeds, rope, resamples, seed, trained)
+        for side, target in zip(named, targets, strict=True):
+            check_code(root, target, side.revision)
+        sides = [Entrant(letter, target, side) for letter, target, side in zip("AB", targets, named, strict=True)]
+        done = contest(
+            root,
+            training,
+            sides,
+            max_seeds=max_seeds,
+            rope=rope,
+            resamples=resamples,
+            seed=seed,
+            on_round=lambda made, order, wanted, jobs: say(_round_line(made, order, wanted, jobs)),
+            allow_failures=False,
+        )
+    order = look_order([side.rows() for side in sides], (0, 1), [side.first_seed for side in sides])
+    trained = {side.label: done.trained[i] for i, side in enumerate(sides)}
+    return _result(sides, order, [b_against_a(look) for look in done.made], max_seeds, rope, resamples, seed, trained)
 
 
-def shared_order(a: Side, b: Side) -> list[int]:
-    """The seeds both groups ran, in the order the looks take them: the named runs' seeds first, then ascending."""
-    shared = set(a.group.seeds) & set(b.group.seeds) - {None}
-    first = [s for s in dict.fromkeys((a.named_seed, b.named_seed)) if s in shared]
-    return first + sorted(shared - set(first))
-
-
-def _load_groups(root: Path, sides: list[Side]) -> None:
-    table = experiments_table(root, all_commits=True)
-    found, _ = runs(table)
-    for side in sides:
-        side.group = load_seed_group(root, table, found, side.named)
-        side.named_seed = side.group.seeds[side.group.names.index(side.named.revision)]
-
-
-def _looks(sides: list[Side], order: list[int], max_seeds: int, rope: float, resamples: int, seed: int) -> list[Look]:
-    if len(order) < 2:
-        return []
-    correct_a, correct_b = paired_rows(sides[0].group, sides[1].group, order)
-    return sequential_looks(correct_a, correct_b, max_seeds, rope=rope, resamples=resamples, seed=seed)
-
-
-def _fresh(order: list[int], count: int) -> list[int]:
-    """The `count` smallest seeds from 1 that are not shared yet."""
-    fresh, candidate, taken = [], 1, set(order)
-    while len(fresh) < count:
-        if candidate not in taken:
-            fresh.append(candidate)
-        candidate += 1
-    return fresh
-
-
-def _revision(sides: list[Side], letter: str) -> str:
-    return next(side.named.revision for side in sides if side.letter == letter)
-
-
-def _round_line(made: list[Look], order: list[int], wanted: int, jobs: list[Job]) -> str:
+def _round_line(made: list[RaceLook], order: list[int], wanted: int, jobs: list[Job]) -> str:
     seeds = f"{len(order)} shared seed{'' if len(order) == 1 else 's'}"
     if made:
-        last = made[-1]
+        last = b_against_a(made[-1])
         where = (
             f"{seeds}: B - A {last.difference:+.4f}, {last.level:.2%} interval [{last.interval[0]:+.4f}, "
             f"{last.interval[1]:+.4f}], undecided"
@@ -147,17 +90,16 @@ def _round_line(made: list[Look], order: list[int], wanted: int, jobs: list[Job]
 
 
 def _result(
-    sides: list[Side],
+    sides: list[Entrant],
     order: list[int],
     made: list[Look],
-    plan: tuple[int, ...],
     max_seeds: int,
     rope: float,
     resamples: int,
     seed: int,
     trained: dict[str, list[int]],
 ) -> dict:
-    last = made[-1] if made else None
+    last, plan = (made[-1] if made else None), looks(max_seeds)
     a, b = sides[0].named, sides[1].named
     command = "fashionlab decide " + " ".join(
         [a.revision, *([] if b.commit is None else [b.revision]), f"--max-seeds {max_seeds}"]

@@ -341,18 +341,37 @@ def load_seed_group(root: Path, table: list[dict], found: list[Run], named: Pred
         return SeedGroup(
             named.revision, (named.revision,), (None,), (named.predicted == named.actual)[None], 0, (named.machine,)
         )
-    members, other_code = seed_group(found, target)
+    return _group(root, found, target, named.revision, named)
+
+
+def load_configuration_group(root: Path, found: list[Run], target: Run, label: str) -> SeedGroup:
+    """The runs of `target`'s configuration (one a sweep asks for, which may have none yet), each with its test
+    predictions; `target` itself only names the configuration."""
+    return _group(root, found, target, label, None)
+
+
+def _group(root: Path, found: list[Run], target: Run, label: str, named: Predictions | None) -> SeedGroup:
+    members, other_code = seed_group(found, target, with_target=named is not None)
     others = [run for run in members if run is not target]
     loaded = dict(zip(map(id, others), _load_runs(root, others), strict=True))
+    reference = named or next(iter(loaded.values()), None)
     correct, machines = [], []
     for run in members:
         predictions = named if run is target else loaded[id(run)]
-        check_same_test_set(named, predictions)
+        check_same_test_set(reference, predictions)
         correct.append(predictions.predicted == predictions.actual)
         machines.append(predictions.machine)
-    names = tuple(named.revision if run is target else run.name for run in members)
-    seeds = tuple(run.seed for run in members)
-    return SeedGroup(named.revision, names, seeds, np.array(correct), other_code, tuple(machines), target.params)
+    names = tuple(label if run is target else run.name for run in members)
+    return SeedGroup(
+        label,
+        names,
+        tuple(run.seed for run in members),
+        np.array(correct) if correct else np.zeros((0, 0), bool),
+        other_code,
+        tuple(machines),
+        target.params,
+        tuple(run.seconds for run in members),
+    )
 
 
 def _load_runs(root: Path, runs: list[Run]) -> list[Predictions]:

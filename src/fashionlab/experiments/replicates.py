@@ -23,6 +23,7 @@ import numpy as np
 from fashionlab.common.errors import RevisionError
 
 EVAL = "metrics/eval.json"
+TIMING = "metrics/timing.json"
 PARAMS = "params.yaml"
 SCORES = ("accuracy", "macro_f1")
 
@@ -37,11 +38,18 @@ class Run:
     scores: dict[str, float]  # test accuracy and macro F1
     rev: str = ""  # the commit that holds the run's results, or "workspace"
     code_files: tuple[tuple[str, str], ...] = ()  # (path, MD5) of each Python file the stages depend on
+    seconds_per_epoch: float | None = None  # the median epoch's wall-clock seconds (metrics/timing.json)
 
     @property
     def code(self) -> str:
         """One hash for the code ("" where DVC lists no dependency)."""
         return hashlib.sha256(json.dumps(self.code_files).encode()).hexdigest() if self.code_files else ""
+
+    @property
+    def seconds(self) -> float | None:
+        """What training the run took, about: its median epoch times its epochs (None where not recorded)."""
+        epochs = self.params.get("train.epochs")
+        return self.seconds_per_epoch * epochs if self.seconds_per_epoch and isinstance(epochs, int) else None
 
     @property
     def seed(self) -> object:
@@ -147,20 +155,24 @@ def _run(name: str, entry: dict) -> Run:
     scores = {key: float(value) for key in SCORES if isinstance(value := shown.get(key), int | float)}
     deps = data.get("deps") or {}
     code = tuple(sorted((path, (dep or {}).get("hash")) for path, dep in deps.items() if path.endswith(".py")))
-    return Run(name, flatten(params), scores, entry.get("rev", ""), code)
+    timing = ((data.get("metrics") or {}).get(TIMING) or {}).get("data") or {}
+    per_epoch = timing.get("seconds_per_epoch")
+    per_epoch = float(per_epoch) if isinstance(per_epoch, int | float) and not isinstance(per_epoch, bool) else None
+    return Run(name, flatten(params), scores, entry.get("rev", ""), code, per_epoch)
 
 
 def _scored(run: Run) -> bool:
     return bool(run.params) and len(run.scores) == len(SCORES)
 
 
-def seed_group(found: list[Run], target: Run) -> tuple[list[Run], int]:
+def seed_group(found: list[Run], target: Run, with_target: bool = True) -> tuple[list[Run], int]:
     """`target` and the runs of its configuration, a seed once, by seed; and how many runs with the same
     parameters but other code were left out.
 
     `target` keeps its own seed; another seed's newest run counts (`dvc exp show` lists the newest first).
+    `with_target=False`: `target` only names a configuration (one a sweep asks for), not a run of it.
     """
-    members = {target.seed: target}
+    members = {target.seed: target} if with_target else {}
     other_code = 0
     for run in found:
         if run.configuration == target.configuration:
@@ -290,3 +302,4 @@ class SeedGroup:
     other_code: int  # runs with the same parameters but other code, left out
     machines: tuple[str | None, ...]  # the CPU that trained each run (None: not recorded)
     params: dict[str, object] = field(default_factory=dict)  # the named run's, flattened ({}: not recorded)
+    seconds: tuple[float | None, ...] = ()  # what training each run took, about (`Run.seconds`)

@@ -1,4 +1,4 @@
-"""fashionlab.experiments.calibration: how often `compare` and `decide` call two configurations different, measured
+"""fashionlab.statistics.calibration: how often `compare` and `decide` call two configurations different, measured
 on real seeds (docs/explanation/statistics.md).
 
 `benchmarks/calibration.py` trained the runs and committed their per-image results; these tests hold the
@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 
-from fashionlab.experiments.calibration import GROUPS, measure, pairing, sequential, unpack
-from fashionlab.experiments.comparison import ROPE
+from fashionlab.statistics.calibration import GROUPS, measure, pairing, sequential, unpack
+from fashionlab.statistics.significance import ROPE
 from tests.conftest import ROOT
 
 RESULTS = json.loads((ROOT / "benchmarks" / "calibration.json").read_text())

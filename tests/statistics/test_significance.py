@@ -1,4 +1,4 @@
-"""fashionlab.experiments.significance: the statistics behind `fashionlab compare` for groups of seeds, on inputs
+"""fashionlab.statistics.significance: the statistics behind `fashionlab compare` for groups of seeds, on inputs
 whose answer is known."""
 
 import itertools
@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from fashionlab.experiments.significance import (
+from fashionlab.statistics.significance import (
     _two_level_bootstrap,
     compare_groups,
     mcnemar_exact_p,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 LEVEL = 0.95
+ROPE = 0.005  # docs/explanation/statistics.md: why half a point
+DELTA = 0.005  # the ROPE's edge: how many seeds tell a difference that matters from none
 POWER = 0.80
 MAX_SEEDS = 1000  # the power search stops here: a difference that needs more is not worth chasing by seeds
 BATCH = 1000  # resamples drawn at a time: a batch's image counts are BATCH × the images on which runs differ

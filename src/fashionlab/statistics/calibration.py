@@ -15,9 +15,8 @@ from collections import Counter
 
 import numpy as np
 
-from fashionlab.experiments.comparison import ROPE
-from fashionlab.experiments.sequential import sequential_looks
-from fashionlab.experiments.significance import DIRECTIONAL, VERDICTS, compare_groups, seeds_needed, verdict
+from fashionlab.statistics.sequential import sequential_looks
+from fashionlab.statistics.significance import DIRECTIONAL, ROPE, VERDICTS, compare_groups, seeds_needed, verdict
 
 GROUPS = ("baseline", "jit_off", "lower_lr_doubled")
 

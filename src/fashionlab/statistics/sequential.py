@@ -1,0 +1,284 @@
+"""Looks at a paired comparison planned in advance, so that adding seeds until the answer is clear keeps its
+false-alarm rate at 5%: a group-sequential design with an alpha-spending rule.
+
+Looking at a 95% interval after every round of seeds and stopping at the first that excludes 0 calls an
+unchanged configuration better or worse far more often than 5% of the time. Here the looks come at planned
+numbers of shared seeds, and each look spends part of the 5% by the Hwang-Shih-DeCani spending function
+(Hwang, Shih & DeCani 1990; Lan & DeMets 1983 for spending): the boundary c_k of look k is set so that an
+unchanged configuration crosses some boundary with probability 5% in all, the test statistics at the looks
+being correlated as sums of the same seeds are (corr √(n_i / n_j)). At look k the interval is the repeated
+confidence interval of Jennison & Turnbull (1989): the paired two-level bootstrap at level 2Φ(c_k) − 1
+instead of 95%. Those intervals hold the true difference at every look at once with probability 95%, so any
+verdict read from them — better, worse, slightly so, or equivalent within the ROPE — is wrong at most 5% of
+the time however early the procedure stops.
+
+A race of k configurations uses the same looks, seeds paired across all of them: at each look, every
+configuration still in is compared with the leader (the highest mean), each comparison's repeated interval at
+the level that α/(k − 1) spent the same way allows, and one shown worse than the leader beyond the ROPE is
+dropped and trains no more seeds. This is sequential elimination (Paulson 1964, "A sequential procedure for
+selecting the population with the largest mean from k normal populations") with comparisons with the best
+(Edwards & Hsu 1983) and a Bonferroni split over the k − 1 comparisons: the true best is dropped only if one of
+its k − 1 comparisons' repeated intervals misses, each at most α/(k − 1) over all looks, so at most α in all,
+whichever configuration leads when. Two configurations are `decide`'s case, k − 1 = 1: the same looks, the same
+intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from fashionlab.statistics.significance import compare_groups, verdict
+
+ALPHA = 0.05
+# The spending function's shape: negative spends little early (O'Brien-Fleming-like, wide early intervals),
+# positive much early (Pocock-like). 1 spent the fewest seeds on the project's real runs, with no false alarm
+# more (docs/explanation/statistics.md).
+GAMMA = 1.0
+# Shared seeds at each look, up to --max-seeds: the first at 3, since the bootstrap of two seed pairs has
+# three outcomes only; then more often early, where a large change or none is decided.
+LOOKS = (3, 5, 8, 12, 16, 20, 25, 30, 40, 50)
+MAX_SEEDS = 20
+
+
+def looks(max_seeds: int) -> tuple[int, ...]:
+    """The planned numbers of shared seeds at which to look: the schedule below `max_seeds`, then it."""
+    if max_seeds < 2:
+        raise ValueError(f"max_seeds must be >= 2, got {max_seeds}")
+    return (*(n for n in LOOKS if n < max_seeds), max_seeds)
+
+
+def spent(fraction: np.ndarray, alpha: float = ALPHA, gamma: float = GAMMA) -> np.ndarray:
+    """The Hwang-Shih-DeCani spending function: the false-alarm rate spent by information `fraction` (0-1)."""
+    fraction = np.asarray(fraction, np.float64)
+    if gamma == 0:
+        return alpha * fraction
+    return alpha * (1 - np.exp(-gamma * fraction)) / (1 - np.exp(-gamma))
+
+
+GRID_STEP = 0.001  # of the numerical integration below: boundaries to about 1e-4
+
+
+@lru_cache(maxsize=32)
+def boundaries(sizes: tuple[int, ...], alpha: float = ALPHA, gamma: float = GAMMA) -> tuple[float, ...]:
+    """Two-sided boundaries c_k for looks after `sizes` seeds, information proportional to the seeds.
+
+    With S the sum of the seeds' standardised differences scaled so that S(1) ~ N(0, 1) after the last look
+    (a Brownian motion at times t_k = n_k / n_K), look k stops when |S(t_k)| ≥ c_k √t_k; c_k is set so that
+    the probability of stopping there for the first time is the rate spent between looks k − 1 and k. The
+    density of S among the paths not stopped yet is carried from look to look on a grid (the recursive
+    numerical integration of Armitage, McPherson & Rowe 1969, as the R packages ldbounds and gsDesign do).
+    """
+    from scipy import integrate, signal, stats
+
+    times = np.asarray(sizes, np.float64) / sizes[-1]
+    increments = np.diff(spent(times, alpha, gamma), prepend=0.0)
+    grid = np.arange(-8.0, 8.0 + GRID_STEP / 2, GRID_STEP)
+    density = np.zeros_like(grid)  # of S among the paths still going, before the first look: S(0) = 0
+    found: list[float] = []
+    for k, (time, increment) in enumerate(zip(times, increments, strict=True)):
+        step = time - (times[k - 1] if k else 0.0)
+        if k == 0:
+            density = stats.norm.pdf(grid, scale=np.sqrt(step))
+        else:  # S(t_k) = S(t_k-1) + an independent N(0, t_k − t_k-1)
+            kernel = stats.norm.pdf(grid, scale=np.sqrt(step))
+            density = signal.fftconvolve(density, kernel, mode="same") * GRID_STEP
+        mass = integrate.cumulative_trapezoid(density, grid, initial=0)  # P(S ≤ s, not stopped before)
+        outside = lambda z, time=time, mass=mass: 2 * (mass[-1] - np.interp(z * np.sqrt(time), grid, mass))  # noqa: E731
+        low, high = 0.0, 8.0
+        for _ in range(60):  # bisection: `outside` falls as the boundary rises
+            middle = (low + high) / 2
+            low, high = (middle, high) if outside(middle) > increment else (low, middle)
+        found.append(high)
+        density = np.where(np.abs(grid) < high * np.sqrt(time), density, 0.0)
+    return tuple(found)
+
+
+def look_level(boundary: float) -> float:
+    """The confidence level of the repeated confidence interval at a look with this boundary."""
+    from scipy import stats
+
+    return float(2 * stats.norm.cdf(boundary) - 1)
+
+
+@dataclass(frozen=True)
+class Look:
+    """The paired comparison of B with A after the first `seeds` shared seeds."""
+
+    seeds: int
+    level: float  # of the repeated confidence interval at this look
+    difference: float
+    interval: tuple[float, float]
+    verdict: str  # as `significance.verdict`; "undecided" continues to the next look
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A configuration against the leader at a look: the difference of mean test accuracy, it − leader."""
+
+    configuration: int
+    difference: float
+    interval: tuple[float, float]  # the repeated confidence interval at the look's level
+    verdict: str  # as `significance.verdict`, of it against the leader: "worse" drops it
+    spread: float  # the standard deviation of its seeds' differences from the leader's on the same seed
+
+
+# What ends a race at a look: one configuration left, shown better than every other; every one left within the
+# ROPE of the leader; the last planned look; or one left because the others' runs failed.
+OUTCOMES = ("winner", "equivalent", "budget", "alone")
+WITHIN = ("equivalent", "slightly better", "slightly worse")
+
+
+@dataclass(frozen=True)
+class RaceLook:
+    """One look of a race: who led, every other configuration still in against it, and who was dropped."""
+
+    seeds: int
+    level: float
+    leader: int  # -1: none left
+    order: tuple[int, ...]  # the seeds the look used, in the order it took them
+    accuracy: dict[int, float]  # each configuration still in: its mean test accuracy over those seeds
+    standings: tuple[Standing, ...]  # the other configurations still in, in their order
+    dropped: tuple[int, ...]  # shown worse than another beyond the ROPE: they train no more seeds
+    failed: tuple[int, ...]  # left before this look because their runs failed: out, not counted as worse
+    outcome: str | None  # one of OUTCOMES, or None: the race goes on to the next look
+
+    @property
+    def remaining(self) -> tuple[int, ...]:
+        return tuple(sorted({self.leader, *(s.configuration for s in self.standings)} - set(self.dropped)))
+
+
+def look_order(runs: Sequence[dict[int, np.ndarray]], racing: Collection[int], first: Sequence[int]) -> list[int]:
+    """The seeds every configuration in `racing` ran, in the order the looks take them: those of `first` (the
+    named runs' seeds) that they share, then ascending. A look after n seeds uses the first n."""
+    shared = set.intersection(*(set(runs[i]) for i in racing))
+    head = [seed for seed in dict.fromkeys(first) if seed in shared]
+    return head + sorted(shared - set(head))
+
+
+def race_looks(
+    runs: Sequence[dict[int, np.ndarray]],
+    max_seeds: int,
+    *,
+    rope: float,
+    first: Sequence[int] = (),
+    failed: Collection[int] = (),
+    resamples: int = 10_000,
+    seed: int = 0,
+    alpha: float = ALPHA,
+    gamma: float = GAMMA,
+) -> list[RaceLook]:
+    """The looks of a race that the runs reach, in order, up to the one that ends it.
+
+    `runs[i]` maps each seed configuration i ran to the test images its run got right. A configuration
+    dropped at a look has no seeds beyond it, and `failed` ones lack a seed the next look needs: they leave the
+    race there, as failed. A rerun with more seeds repeats every earlier look exactly, so a race stopped by
+    Ctrl-C goes on where it was.
+    """
+    if len(runs) < 2:
+        raise ValueError(f"a race needs 2 configurations or more, got {len(runs)}")
+    plan = looks(max_seeds)
+    limits = boundaries(plan, alpha / (len(runs) - 1), gamma)
+    racing, made = list(range(len(runs))), []
+    for size, boundary in zip(plan, limits, strict=True):
+        order = look_order(runs, racing, first)
+        gone = [i for i in racing if i in failed] if len(order) < size else []
+        racing = [i for i in racing if i not in gone]
+        if len(racing) < 2:
+            leader = racing[0] if racing else -1
+            made.append(RaceLook(size, look_level(boundary), leader, (), {}, (), (), tuple(gone), "alone"))
+            break
+        order = tuple(look_order(runs, racing, first)[:size])
+        if len(order) < size:
+            break  # seeds still to train
+        rows = {i: np.stack([runs[i][s] for s in order]) for i in racing}
+        look = _look(rows, order, boundary, rope, resamples, seed, tuple(gone), final=size == plan[-1])
+        made.append(look)
+        racing = list(look.remaining)
+        if look.outcome:
+            break
+    return made
+
+
+def _look(
+    rows: dict[int, np.ndarray],
+    order: tuple[int, ...],
+    boundary: float,
+    rope: float,
+    resamples: int,
+    seed: int,
+    gone: tuple[int, ...],
+    final: bool,
+) -> RaceLook:
+    level = look_level(boundary)
+    means = {i: float(np.mean(correct)) for i, correct in rows.items()}
+    leader = max(rows, key=lambda i: (means[i], -i))
+    standings = tuple(_against(rows, i, leader, level, rope, resamples, seed) for i in rows if i != leader)
+    dropped = tuple(s.configuration for s in standings if s.verdict == "worse")
+    if any(s.verdict == "better" for s in standings):  # the leader by its mean, shown worse by an interval
+        dropped += (leader,)
+    remaining = sorted(set(rows) - set(dropped))
+    within = all(s.verdict in WITHIN for s in standings if s.configuration in remaining)
+    if len(remaining) == 1:
+        outcome = "winner"
+    elif within and leader in remaining:
+        outcome = "equivalent"
+    else:
+        outcome = "budget" if final else None
+    return RaceLook(len(order), level, leader, order, means, standings, dropped, gone, outcome)
+
+
+def _against(
+    rows: dict[int, np.ndarray], i: int, leader: int, level: float, rope: float, resamples: int, seed: int
+) -> Standing:
+    """Configuration i against the leader, computed as the later configuration minus the earlier one (so that a
+    race of two is `decide`'s B − A to the bit) and turned round where i comes first."""
+    first, second = sorted((i, leader))
+    result = compare_groups(rows[first], rows[second], paired=True, resamples=resamples, seed=seed, level=level)
+    difference, (low, high) = result.difference, result.interval
+    if i == first:
+        difference, low, high = -difference, -high, -low
+    spread = float(np.std(rows[i].mean(axis=1) - rows[leader].mean(axis=1), ddof=1))
+    return Standing(i, difference, (low, high), verdict(low, high, rope), spread)
+
+
+def sequential_looks(
+    correct_a: np.ndarray,
+    correct_b: np.ndarray,
+    max_seeds: int,
+    *,
+    rope: float,
+    resamples: int = 10_000,
+    seed: int = 0,
+    gamma: float = GAMMA,
+) -> list[Look]:
+    """`decide`'s looks, in order, stopping at the first decided one: a race of A and B, read as B − A.
+
+    Row s of `correct_a` and `correct_b` is the same seed, in the order the seeds were added; the look after
+    n seeds uses the first n rows, so a rerun with more seeds repeats the earlier looks exactly.
+    """
+    runs = [dict(enumerate(correct_a)), dict(enumerate(correct_b))]
+    made = race_looks(runs, max_seeds, rope=rope, resamples=resamples, seed=seed, gamma=gamma)
+    return [b_against_a(look) for look in made]
+
+
+def b_against_a(look: RaceLook) -> Look:
+    """A look of a race of two as `decide` reports it: B − A, whichever led."""
+    (standing,) = look.standings
+    if standing.configuration == 1:  # B against the leader A
+        return Look(look.seeds, look.level, standing.difference, standing.interval, standing.verdict)
+    low, high = standing.interval
+    return Look(look.seeds, look.level, -standing.difference, (-high, -low), MIRRORED[standing.verdict])
+
+
+MIRRORED = {  # the verdict on B − A from the one on A − B
+    "better": "worse",
+    "slightly better": "slightly worse",
+    "equivalent": "equivalent",
+    "slightly worse": "slightly better",
+    "worse": "better",
+    "undecided": "undecided",
+}
