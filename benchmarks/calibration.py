@@ -1,4 +1,4 @@
-"""How often `fashionlab compare` and `fashionlab decide` call two configurations different, measured on real seeds.
+"""How often `fashionlab compare`, `decide` and `race` are wrong, measured on real seeds.
 
 Reads three seed groups, with the same seed numbers, from a DVC project whose experiments hold them (made with
 `fashionlab seeds`): the default configuration, the same with `train.jit_compile: false`, and the lower group's
@@ -6,8 +6,12 @@ learning rate doubled. Writes each run's per-image results to `benchmarks/calibr
 run), so `tests/statistics/test_calibration.py` re-derives these figures without training, and the figures to
 `benchmarks/calibration.json` (docs/explanation/statistics.md reports them).
 
+A sweep of five configurations (`calibration.SWEEP`), with the same seed numbers, races: `--sweep-project`
+gathers it from a project whose experiments hold them, into the same npz (`sweep_correct`, `sweep_seeds`,
+`sweep_names`), and the race figures go to the same JSON, under "races".
+
 Usage: python benchmarks/calibration.py [--project PATH --baseline HEAD --jit-off EXP --lower-lr-doubled EXP]
-(without --project, the figures are measured again from the committed npz).
+[--sweep-project PATH --sweep NAME=REV ...] (without a project, the figures are measured again from the npz).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from fashionlab.common.outputs import json_bytes, npz_bytes, write_files
 from fashionlab.experiments.comparison import shared_seeds
 from fashionlab.experiments.predictions import load_predictions, load_seed_group
 from fashionlab.experiments.replicates import experiments_table, runs
-from fashionlab.statistics.calibration import GROUPS, measure
+from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
 
 HERE = Path(__file__).resolve().parent
 RUNS, RESULTS = HERE / "calibration_runs.npz", HERE / "calibration.json"
@@ -47,23 +51,52 @@ def gather(project: Path, revisions: dict[str, str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def gather_sweep(project: Path, revisions: dict[str, str]) -> dict[str, np.ndarray]:
+    """The sweep's runs of the seeds every configuration has, ascending: configurations × seeds × packed images."""
+    table = experiments_table(project, all_commits=True)
+    found, _ = runs(table)
+    groups = [load_seed_group(project, table, found, load_predictions(project, rev)) for rev in revisions.values()]
+    seeds = sorted(set.intersection(*(set(group.seeds) - {None} for group in groups)))
+    correct = [group.correct[[group.seeds.index(seed) for seed in seeds]] for group in groups]
+    for name, rows in zip(revisions, correct, strict=True):
+        print(f"sweep {name} {revisions[name]}: {len(seeds)} seeds, accuracy {rows.mean():.4f}")
+    return {
+        "sweep_correct": np.packbits(np.stack(correct), axis=2),
+        "sweep_seeds": np.array(seeds),
+        "sweep_names": np.array(list(revisions)),
+        "sweep_machines": np.array(sorted({m for group in groups for m in group.machines if m})),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, help="gather the runs from this DVC project (else reuse the npz)")
     parser.add_argument("--baseline", default="HEAD")
     parser.add_argument("--jit-off", help="the experiment with train.jit_compile: false")
     parser.add_argument("--lower-lr-doubled", help="the experiment with the lower group's learning rate doubled")
+    parser.add_argument("--sweep-project", type=Path, help="gather the sweep from this DVC project")
+    parser.add_argument("--sweep", nargs="*", default=[], metavar="NAME=REV", help=f"the revision of each of {SWEEP}")
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison")
     parser.add_argument("--draws", type=int, default=400, help="draws or orders per row")
     args = parser.parse_args()
-    if args.project:
-        revisions = dict(zip(GROUPS, (args.baseline, args.jit_off, args.lower_lr_doubled), strict=True))
-        write_files({RUNS: npz_bytes(gather(args.project, revisions))})
     with np.load(RUNS) as stored:
         arrays = dict(stored)
+    if args.project:
+        revisions = dict(zip(GROUPS, (args.baseline, args.jit_off, args.lower_lr_doubled), strict=True))
+        arrays.update(gather(args.project, revisions))
+    if args.sweep_project:
+        revisions = dict(item.split("=", 1) for item in args.sweep)
+        if list(revisions) != list(SWEEP):
+            parser.error(f"--sweep takes NAME=REV for each of {', '.join(SWEEP)}, in that order")
+        arrays.update(gather_sweep(args.sweep_project, revisions))
+    if args.project or args.sweep_project:
+        write_files({RUNS: npz_bytes(arrays)})
     started = time.perf_counter()
     results = {"machine": describe_machine(), **measure(arrays, args.images, args.resamples, args.draws)}
+    if "sweep_correct" in arrays:
+        results["races"] = measure_races(arrays, args.images, args.resamples, args.draws)
+        results["races"]["trained_on"] = arrays["sweep_machines"].tolist()
     write_files({RESULTS: json_bytes(results)})
     for name, facts in results["pairing"].items():
         print(
@@ -78,6 +111,16 @@ def main() -> None:
             f"{key}: called better or worse {row['directional']:.1%}, equivalent {row['equivalent']:.1%}, "
             f"undecided {row['undecided']:.1%}, seeds spent {row['seeds_spent']['mean']:.1f} on average"
         )
+    if "races" in results:
+        races = results["races"]
+        for row in [races["race"], *races["fixed"]]:
+            design = f"fixed {row['per_configuration']} seeds each" if "per_configuration" in row else "race"
+            print(
+                f"{design}: best dropped {row['best_dropped']:.1%}, ended {row['outcomes']}, seeds trained "
+                f"{row['seeds_spent']['mean']:.1f} on average"
+            )
+        one = races["one_seed"]
+        print(f"one seed each: not the best {one['not_the_best']:.1%}, clearly worse {one['clearly_worse']:.1%}")
     print(f"measured in {time.perf_counter() - started:.0f} s")
 
 

@@ -59,11 +59,24 @@ def cpu_summary(machine: dict) -> str:
 
 def run_record(machine: dict, onednn: bool | None, tensorflow: str) -> dict:
     """What a run records of where it ran (`metrics/machine.json`, outside the metrics): runs of the same
-    seed on two such machines differ in the last bits, and `fashionlab compare` says when a group mixes them."""
+    seed on two such machines differ in the last bits, and `fashionlab compare` says when a group mixes them.
+    `node` is the host that trained it (a cluster's seeds come from many), `threads` the threads TensorFlow's
+    operations ran on (`TF_NUM_INTRAOP_THREADS`, as a cluster's node sets it, else the CPUs it may use)."""
     onednn_text = {True: "oneDNN on", False: "oneDNN off", None: "oneDNN unknown"}[onednn]
     return {
         **machine,
+        "node": platform.node(),
+        "threads": threads(),
         "onednn": onednn,
         "tensorflow": tensorflow,
         "summary": f"{cpu_summary(machine)}, {onednn_text}, TensorFlow {tensorflow}",
     }
+
+
+def threads() -> int | None:
+    """TensorFlow's operation threads: `TF_NUM_INTRAOP_THREADS` where set, else its default, the CPUs this process
+    may run on."""
+    setting = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

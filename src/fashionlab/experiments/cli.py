@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
         default=sequential.MAX_SEEDS,
         help=f"the most shared seeds a side may get before the answer is undecided (default: {sequential.MAX_SEEDS})",
     )
+    _cluster(decide)
     race = commands.add_parser(
         "race",
         help="find the best of several configurations, dropping the losers early",
@@ -133,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
         help="where the picture goes: DIR/intervals.png, DIR/intervals.json and DIR/dvc.yaml (default: race)",
     )
     _judgement(race)
+    _cluster(race)
     seeds = commands.add_parser(
         "seeds",
         help="give a configuration N seeds",
@@ -147,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
         "count", metavar="N", type=_integer(2), help="how many seeds the configuration should have (2 or more)"
     )
     seeds.add_argument("rev", metavar="REV", nargs="?", default=None, help="the revision (default: the workspace)")
+    _cluster(seeds)
     group = commands.add_parser(
         "replicates",
         help="group runs that differ only in seed",
@@ -167,6 +171,16 @@ def _two_revisions(command: argparse.ArgumentParser) -> None:
     _judgement(command)
 
 
+def _cluster(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="train the seeds on this Ray cluster (HOST:PORT, as `ray start --head` prints it; `local` starts one "
+        "here): a warm group per node, each seed still a DVC experiment (default: RAY_ADDRESS when set, else "
+        "this machine)",
+    )
+
+
 def _judgement(command: argparse.ArgumentParser) -> None:
     """What `compare`, `decide` and `race` share: the ROPE, the bootstrap and the format."""
     command.add_argument(
@@ -178,6 +192,11 @@ def _judgement(command: argparse.ArgumentParser) -> None:
     command.add_argument("--resamples", type=_integer(1), default=10_000, help="bootstrap resamples (default: 10000)")
     command.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default: 0)")
     command.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+
+
+def address_from(flag: str | None) -> str | None:
+    """The cluster a command trains on: `--cluster`, else `RAY_ADDRESS` as Ray reads it, else none (this machine)."""
+    return flag or os.environ.get("RAY_ADDRESS") or None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,6 +276,7 @@ def run(args: argparse.Namespace) -> str:
             resamples=args.resamples,
             seed=args.seed,
             say=lambda line: print(line, file=sys.stderr, flush=True),
+            cluster=address_from(args.cluster),
         )
         render = {"text": decide.as_text, "markdown": decide.as_markdown}.get(args.format)
         return render(result) if render else json.dumps(result, indent=2) + "\n"
@@ -265,7 +285,7 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "seeds":
         from fashionlab.experiments.seeds import add_seeds
 
-        add_seeds(root, args.count, args.rev, lambda line: print(line, flush=True))
+        add_seeds(root, args.count, args.rev, lambda line: print(line, flush=True), address_from(args.cluster))
         return ""
     found, skipped = replicates.runs(replicates.experiments_table(root, args.all_commits))
     summary = replicates.groups(found)
@@ -290,6 +310,7 @@ def _race(root: Path, args: argparse.Namespace) -> str:
         seed=args.seed,
         say=lambda line: print(line, file=sys.stderr, flush=True),
         command=_race_command(args),
+        cluster=address_from(args.cluster),
     )
     folder = args.report if args.report.is_absolute() else Path.cwd() / args.report
     write_files(race_report.report_files(root, result, folder))

@@ -36,9 +36,10 @@ def decide(
     resamples: int,
     seed: int,
     say: Say,
+    cluster: str | None = None,
 ) -> dict:
     """Train rounds of seeds until a look decides or `max_seeds` shared seeds are reached; the result as data."""
-    with GroupTraining(root, sys.stderr, sides=True) as training:
+    with GroupTraining(root, sys.stderr, sides=True, cluster=cluster) as training:
         training.start()  # TensorFlow's imports meanwhile
         if b is None:
             check_current(root)

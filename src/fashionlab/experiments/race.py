@@ -337,9 +337,10 @@ def race(
     seed: int,
     say: Say,
     command: str,
+    cluster: str | None = None,
 ) -> dict:
     """Run the race the field names; the result as data (every format prints it)."""
-    with GroupTraining(root, sys.stderr, sides=True) as training:
+    with GroupTraining(root, sys.stderr, sides=True, cluster=cluster) as training:
         training.start()  # TensorFlow's imports meanwhile
         chosen = entrants(root, field)
         say(

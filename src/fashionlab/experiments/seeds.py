@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from fashionlab.common.errors import FashionlabError, RevisionError
 from fashionlab.common.interrupts import EXIT_CODES
@@ -57,9 +57,9 @@ class Outcome:
     error: str | None = None
 
 
-def add_seeds(root: Path, count: int, revision: str | None, say: Say) -> list[int]:
+def add_seeds(root: Path, count: int, revision: str | None, say: Say, cluster: str | None = None) -> list[int]:
     """Train the seeds REV's group lacks to reach `count`, each saved as an experiment; return the new seeds."""
-    with GroupTraining(root) as training:  # first: another command adding seeds would change the plan
+    with GroupTraining(root, cluster=cluster) as training:  # first: another command adding seeds changes the plan
         training.start()
         if revision is None:
             check_current(root)
@@ -81,8 +81,8 @@ def _add_seeds(root: Path, count: int, revision: str | None, say: Say, training:
         say(f"{label}'s configuration already has {having(sorted(done))}{waiting}: nothing to run")
         return []
     say(
-        f"{label}'s configuration has {having(sorted(done))}{waiting}; training {listed(fresh)} in one process "
-        "(Ctrl-C stops it and keeps the seeds that finished)"
+        f"{label}'s configuration has {having(sorted(done))}{waiting}; training {listed(fresh)} "
+        f"{training.engine.where} (Ctrl-C stops it and keeps the seeds that finished)"
     )
     jobs = [job_for(root, target, label, seed) for seed in fresh]
     outcomes = training.run(jobs)
@@ -159,15 +159,95 @@ class Interrupted(FashionlabError):
         self.exit_code = EXIT_CODES[signal_name]
 
 
-class GroupTraining:
-    """The process that trains the seeds (`pipeline.group`), fed a scratch checkout per seed; each seed is
-    saved as an experiment as soon as it is done, while the next one trains."""
+class Engine(Protocol):
+    """Where seeds train: this machine's group process (`LocalGroup`), or warm groups on a cluster's nodes
+    (`cluster.ClusterGroups`). It asks for seeds when it has room, and reports on each as `pipeline.group` does;
+    a seed it calls "done" has its files in its folder."""
+
+    where: str  # "in one process", "on 4 nodes of HOST:PORT": what the progress says
+
+    def start(self) -> None: ...
+    def events(self, feed: Callable[[], Path | None]) -> Iterator[dict]: ...
+    def stop_feeding(self) -> None: ...
+    def interrupt(self, signum: int) -> None: ...
+    def close(self, used: bool) -> None: ...
+
+
+class LocalGroup:
+    """The group process on this machine, fed a seed's folder when it starts the one before, so it never waits
+    for one and at most two checkouts are on disk at a time."""
 
     command = (sys.executable, "-m", "fashionlab.pipeline.group")  # reads checkouts on stdin, reports on stdout
+    where = "in one process"
 
-    def __init__(self, root: Path, stream: TextIO | None = None, sides: bool = False):
-        self.root, self.stream, self.sides = root, stream, sides  # where the progress goes (None: stdout)
+    def __init__(self, root: Path, log: Path):
+        self.root, self.log = root, log  # TensorFlow's own messages go there, read back only when it fails
         self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Started now if it is not yet: its imports (TensorFlow's, 3 to 4 s) then go on while the command reads
+        what to train."""
+        if self.process is None:
+            with open(self.log, "w") as log:
+                self.process = subprocess.Popen(
+                    self.command, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+                )
+
+    def events(self, feed: Callable[[], Path | None]) -> Iterator[dict]:
+        self._give(feed())
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                yield {"event": "error", "error": self._log_tail()}
+                return
+            event = json.loads(line)
+            if event["event"] == "start":
+                self._give(feed())
+            if event["event"] != "ready":
+                yield event
+
+    def _give(self, project: Path | None) -> None:
+        if project is not None:
+            with contextlib.suppress(BrokenPipeError):  # it ended: reading its output says why
+                self.process.stdin.write(f"{project}\n")
+                self.process.stdin.flush()
+
+    def stop_feeding(self) -> None:
+        """Nothing more to train: the group ends with the seed in hand, signal or not."""
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+
+    def interrupt(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def close(self, used: bool) -> None:
+        if self.process is None:
+            return
+        if not used:
+            self.process.kill()  # started ahead, and nothing came to train
+        self.stop_feeding()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _log_tail(self) -> str:
+        self.process.wait()
+        lines = self.log.read_text(errors="replace").strip().splitlines()
+        return f"exit status {self.process.returncode}" + (f": {lines[-1]}" if lines else "")
+
+
+class GroupTraining:
+    """The seeds a command asks for, trained by an engine (this machine's group by default), each saved as an
+    experiment as soon as it is done, while the next ones train."""
+
+    def __init__(self, root: Path, stream: TextIO | None = None, sides: bool = False, cluster: str | None = None):
+        """`cluster`: a Ray address (or "local"), whose nodes train the seeds instead of this machine."""
+        self.root, self.stream, self.sides = root, stream, sides  # where the progress goes (None: stdout)
+        self.cluster = cluster
+        self.engine: Engine | None = None
         self.fed: dict[str, tuple[Job, Path]] = {}  # the checkouts given to it: job and folder by project path
         self.signal: str | None = None  # SIGINT or SIGTERM, once one arrived
 
@@ -175,83 +255,60 @@ class GroupTraining:
         self._exit = contextlib.ExitStack()
         self.checkouts = self._exit.enter_context(exclusive(self.root))
         self.changes = workspace_changes(self.root)
+        if self.cluster is None:
+            self.engine = LocalGroup(self.root, self.checkouts.parent / "group.log")
+        else:
+            from fashionlab.experiments.cluster import ClusterGroups
+
+            self.engine = ClusterGroups(self.root, self.cluster, self.changes, self.stream or sys.stdout)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.process is not None and not self.fed:
-            self.process.kill()  # started ahead, and nothing came to train
-        if self.process is not None:
-            with contextlib.suppress(BrokenPipeError):  # it ended already
-                self.process.stdin.close()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._exit.close()
+        try:
+            self.engine.close(used=bool(self.fed))
+        finally:
+            self._exit.close()
+
+    def start(self) -> None:
+        """The engine, started now if it is not yet: it warms up while the command reads what to train."""
+        self.engine.start()
 
     def run(self, jobs: list[Job]) -> list[Outcome]:
-        """Train `jobs`, save each finished one; the outcomes in the order of `jobs`.
-
-        The group gets a seed's checkout when it starts the one before, so it never waits for one, and each
-        checkout is removed once its seed is saved: at most two of them are on disk at a time.
-        """
+        """Train `jobs`, save each finished one; the outcomes in the order of `jobs`. A checkout is made when the
+        engine asks for the seed, and removed once the seed is saved."""
         with self._signals_held():
-            process = self.start()
+            self.start()
             waiting, fed = list(jobs), self.fed
 
-            def feed() -> None:
-                if self.signal:  # nothing more to train: the group ends with the seed in hand, signal or not
-                    with contextlib.suppress(BrokenPipeError):
-                        process.stdin.close()
-                elif waiting:
-                    job = waiting.pop(0)
-                    folder = self.checkouts / f"{job.label.replace('/', '_')}-{job.name}"
-                    project = checkout(self.root, folder, self.changes, list(job.overrides))
-                    fed[str(project)] = job, folder
-                    with contextlib.suppress(BrokenPipeError):  # it ended: reading its output says why
-                        process.stdin.write(f"{project}\n")
-                        process.stdin.flush()
+            def feed() -> Path | None:
+                if self.signal:
+                    self.engine.stop_feeding()
+                    return None
+                if not waiting:
+                    return None
+                job = waiting.pop(0)
+                folder = self.checkouts / job.name  # unique in a command: the seed and the configuration
+                project = checkout(self.root, folder, self.changes, list(job.overrides))
+                fed[str(project)] = job, folder
+                return project
 
-            feed()
-            outcomes = self._follow(fed, feed, [job.label for job in jobs])
+            outcomes = self._follow(fed, self.engine.events(feed), [job.label for job in jobs])
         if self.signal:  # it came after the last seed ended: the seeds are kept, the command stops all the same
             raise Interrupted(self.signal, [outcome for outcome in outcomes if outcome.accuracy is not None])
         return [next(outcome for outcome in outcomes if outcome.job is job) for job in jobs]
 
-    def start(self) -> subprocess.Popen:
-        """The group's process, started now if it is not yet: its imports (TensorFlow's, 3 to 4 s) then go on
-        while the command reads what to train."""
-        if self.process is None:
-            # TensorFlow's own messages go to a log, read back only when the process fails
-            log = self._exit.enter_context(open(self.checkouts.parent / "group.log", "w"))  # noqa: SIM115
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=self.root,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        return self.process
-
-    def _follow(self, fed: dict[str, tuple[Job, Path]], feed: Callable[[], None], labels: list[str]) -> list[Outcome]:
-        """Read the group's progress until every job ended; save each seed that is done."""
+    def _follow(self, fed: dict[str, tuple[Job, Path]], events: Iterator[dict], labels: list[str]) -> list[Outcome]:
+        """Read the engine's progress until every job ended; save each seed that is done."""
         progress = Progress(labels, self.stream, self.sides)
         outcomes: list[Outcome] = []
         try:
             while len(outcomes) < len(labels):
-                line = self.process.stdout.readline()
-                if not line:
-                    self._stopped({"error": self._log_tail()}, outcomes)
-                event = json.loads(line)
+                event = next(events)
                 kind = event["event"]
                 if kind == "error":
                     self._stopped(event, outcomes)
                 job, folder = fed[event["folder"]]
-                if kind == "start":
-                    feed()
-                elif kind == "done":
+                if kind == "done":
                     remember(self.root, save_experiment(self.root, Path(event["folder"]), job.name))
                     outcomes.append(Outcome(job, event["accuracy"]))
                 elif kind == "failed":
@@ -261,10 +318,11 @@ class GroupTraining:
                 progress.event(kind, job.label, job.seed, {**event, "name": job.name})
         finally:
             progress.close()
+            events.close()
         return outcomes
 
     def _stopped(self, event: dict, outcomes: list[Outcome]) -> None:
-        """The group process ended early: by a signal, or on an error that stops every seed (a full disk)."""
+        """The engine stopped early: by a signal, or on an error that stops every seed (a full disk)."""
         kept = [outcome for outcome in outcomes if outcome.accuracy is not None]
         if self.signal:
             raise Interrupted(self.signal, kept)
@@ -272,19 +330,13 @@ class GroupTraining:
         error.exit_code = event.get("exit_code", error.exit_code)
         raise error
 
-    def _log_tail(self) -> str:
-        self.process.wait()
-        lines = (self.checkouts.parent / "group.log").read_text(errors="replace").strip().splitlines()
-        return f"exit status {self.process.returncode}" + (f": {lines[-1]}" if lines else "")
-
     @contextlib.contextmanager
     def _signals_held(self) -> Iterator[None]:
         """SIGINT and SIGTERM stop the training (passed on to it) but not the saving of finished seeds."""
 
         def stop(signum, _frame):
             self.signal = self.signal or signal.Signals(signum).name
-            if self.process is not None and self.process.poll() is None:
-                self.process.send_signal(signum)
+            self.engine.interrupt(signum)
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -8,9 +8,9 @@ trains bit for bit as it would alone.
 
 Usage: python -m fashionlab.pipeline.group, run from the project, reading folders from stdin, one a line, until
 it closes (so a command can add seeds in rounds). Each folder holds a seed's params.yaml, of any configuration;
-the outputs go where the stages write them, inside it. Progress goes to stdout, one JSON object a line:
-"start", "epoch" and "done" or "failed" for each folder, or "error" when the group cannot go on (a full disk,
-a damaged dataset, a signal).
+the outputs go where the stages write them, inside it. Progress goes to stdout, one JSON object a line: "ready"
+once its imports are done, then "start", "epoch" and "done" or "failed" for each folder, or "error" when the
+group cannot go on (a full disk, a damaged dataset, a signal).
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def run(folders: Iterable[str]) -> None:
 def main() -> None:
     interrupts.install()
     try:
+        say("ready")
         run(iter(sys.stdin.readline, ""))  # each folder as soon as its line arrives
     except (FashionlabError, interrupts.StageInterrupted) as err:
         say("error", error=str(err), exit_code=err.exit_code)

@@ -7,6 +7,10 @@ doubled (a real but small change). Resampling them answers: how often is a chang
 called better or worse, by the fixed-size paired comparison and by the whole sequential procedure; how many
 seeds does the sequential procedure spend on the small change, against a fixed design; and how often is
 the unpaired comparison wrong when one configuration's seeds are split in two?
+
+A sweep of five configurations (`SWEEP`), 24 seeds each, answers the same for `race`: how often is the true best
+dropped, how many seeds does a race train against a fixed number per configuration at the same error, and how
+often does a sweep of one seed each, read by its best accuracy, pick a wrong winner?
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 
-from fashionlab.statistics.sequential import sequential_looks
+from fashionlab.statistics.sequential import race_looks, sequential_looks
 from fashionlab.statistics.significance import DIRECTIONAL, ROPE, VERDICTS, compare_groups, seeds_needed, verdict
 
 GROUPS = ("baseline", "jit_off", "lower_lr_doubled")
@@ -145,4 +149,113 @@ def measure(arrays: dict[str, np.ndarray], images: int, resamples: int, draws: i
         "same_configuration_unpaired": [
             same_configuration(baseline, k, draws, **options) for k in sizes if 2 * k <= len(baseline)
         ],
+    }
+
+
+# --- races: which of several configurations is best --------------------------------------------------------
+
+# A sweep as users run one: the default, a change that cannot matter (XLA off), the lower group's learning rate
+# doubled (a real but small gain) and four times, and 5 epochs instead of 20 (clearly worse). The first two are
+# the paired null: a race that drops one of them while the other stays has called a change that cannot matter
+# better.
+SWEEP = ("baseline", "jit_off", "lower_lr_doubled", "lower_lr_quadrupled", "epochs_5")
+SWEEP_NULL = ("baseline", "jit_off")
+
+
+def one_race(
+    runs: np.ndarray, order: np.ndarray, max_seeds: int, *, rope: float, resamples: int, seed: int, plan=None
+) -> dict:
+    """The race of `runs` (configurations × seeds × images) with its seeds taken in `order`: how it ended, who
+    was left, who led, and the seeds each configuration trained."""
+    by_seed = [{position: runs[i, row] for position, row in enumerate(order, start=1)} for i in range(len(runs))]
+    made = race_looks(by_seed, max_seeds, rope=rope, resamples=resamples, seed=seed, plan=plan)
+    last = made[-1]
+    spent = [max((look.seeds for look in made if i in look.accuracy), default=0) for i in range(len(runs))]
+    return {
+        "outcome": last.outcome or "undecided",
+        "remaining": list(last.remaining),
+        "leader": last.leader,
+        "seeds": spent,
+    }
+
+
+def races(runs: np.ndarray, draws: int, max_seeds: int, *, rope: float, resamples: int, seed: int = 0, plan=None):
+    """`draws` races of the same configurations, each with the seeds in another seeded order."""
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(runs.shape[1]) for _ in range(draws)]
+    return [
+        one_race(runs, order, max_seeds, rope=rope, resamples=resamples, seed=i, plan=plan)
+        for i, order in enumerate(orders)
+    ]
+
+
+def race_figures(records: list[dict], truth: dict, null: tuple[int, int]) -> dict:
+    """How often races ended each way, dropped the true best, named a configuration worse than the best beyond
+    the ROPE among the ones left, split the null pair; and the seeds they trained."""
+    best, clearly_worse = truth["best"], set(truth["clearly_worse"])
+    spent = [sum(record["seeds"]) for record in records]
+    outcomes = Counter(record["outcome"] for record in records)
+    winners = [record["remaining"][0] for record in records if record["outcome"] == "winner"]
+    return {
+        "draws": len(records),
+        "outcomes": {name: outcomes[name] / len(records) for name in ("winner", "equivalent", "budget")},
+        "best_dropped": float(np.mean([best not in record["remaining"] for record in records])),
+        "winner_is_best": float(np.mean([w == best for w in winners])) if winners else None,
+        "clearly_worse_left": float(np.mean([bool(clearly_worse & set(record["remaining"])) for record in records])),
+        "null_pair_split": float(np.mean([len(set(null) & set(record["remaining"])) == 1 for record in records])),
+        "seeds_spent": {
+            "mean": float(np.mean(spent)),
+            "median": float(np.median(spent)),
+            "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
+        },
+    }
+
+
+def one_seed_sweeps(runs: np.ndarray, truth: dict) -> dict:
+    """A sweep of one seed each, read by its best test accuracy, as `dvc exp show` sorted is read: on each seed,
+    how often is the pick not the best, and how often worse than the best beyond the ROPE?"""
+    picks = runs.mean(axis=2).argmax(axis=0)  # per seed: the configuration with the highest accuracy on it
+    return {
+        "seeds": int(runs.shape[1]),
+        "not_the_best": float(np.mean(picks != truth["best"])),
+        "clearly_worse": float(np.mean(np.isin(picks, truth["clearly_worse"]))),
+        "picks": {str(i): int(np.sum(picks == i)) for i in range(len(runs))},
+    }
+
+
+def sweep_truth(runs: np.ndarray, rope: float) -> dict:
+    """What all the seeds say: each configuration's mean test accuracy, the best, the ones worse than it beyond
+    the ROPE."""
+    accuracy = runs.mean(axis=2).mean(axis=1)
+    best = int(np.argmax(accuracy))
+    return {
+        "accuracy": accuracy.tolist(),
+        "best": best,
+        "clearly_worse": [i for i, value in enumerate(accuracy) if accuracy[best] - value > rope],
+    }
+
+
+def measure_races(
+    arrays: dict[str, np.ndarray], images: int, resamples: int, draws: int, max_seeds: int = 20, fixed=(5, 8, 12, 20)
+) -> dict:
+    """The race figures of benchmarks/calibration.json from the sweep in calibration_runs.npz (`sweep_correct`:
+    configurations × seeds × packed images, rows of every configuration the same seeds)."""
+    runs = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
+    names = [str(name) for name in arrays["sweep_names"]]
+    truth = sweep_truth(runs, ROPE)
+    null = tuple(names.index(name) for name in SWEEP_NULL)
+    options = {"rope": ROPE, "resamples": resamples}
+    race_records = races(runs, draws, max_seeds, **options)
+    return {
+        "configurations": names,
+        "seeds": arrays["sweep_seeds"].tolist(),
+        "truth": truth,
+        "race": race_figures(race_records, truth, null) | {"max_seeds": max_seeds},
+        "race_records": race_records,
+        "fixed": [
+            race_figures(races(runs, draws, n, **options, plan=(n,)), truth, null) | {"per_configuration": n}
+            for n in fixed
+            if n <= runs.shape[1]
+        ],
+        "one_seed": one_seed_sweeps(runs, truth),
     }

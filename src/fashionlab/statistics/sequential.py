@@ -170,8 +170,10 @@ def race_looks(
     seed: int = 0,
     alpha: float = ALPHA,
     gamma: float = GAMMA,
+    plan: tuple[int, ...] | None = None,
 ) -> list[RaceLook]:
-    """The looks of a race that the runs reach, in order, up to the one that ends it.
+    """The looks of a race that the runs reach, in order, up to the one that ends it (`plan`: other looks than
+    the planned ones up to `max_seeds`, such as a single one, the fixed design).
 
     `runs[i]` maps each seed configuration i ran to the test images its run got right. A configuration
     dropped at a look has no seeds beyond it, and `failed` ones lack a seed the next look needs: they leave the
@@ -180,7 +182,7 @@ def race_looks(
     """
     if len(runs) < 2:
         raise ValueError(f"a race needs 2 configurations or more, got {len(runs)}")
-    plan = looks(max_seeds)
+    plan = plan or looks(max_seeds)
     limits = boundaries(plan, alpha / (len(runs) - 1), gamma)
     racing, made = list(range(len(runs))), []
     for size, boundary in zip(plan, limits, strict=True):

@@ -1,0 +1,242 @@
+"""Seeds trained on a Ray cluster: one warm group per node (`pipeline.node`), fed seeds as each comes free, every
+seed's files back to this machine, which saves each as a DVC experiment as it does for its own group.
+
+What a node runs is the commit being trained: HEAD's files, exported by git and shipped by Ray's runtime
+environment; uncommitted code is refused, since the experiment would record code no node ran. The dataset's
+archives go from this machine to each node once, through Ray's object store, and the group verifies them by
+their published checksums, as `prepare` does. A node lost mid-seed loses only that seed, which goes to another
+node; nothing is saved twice, since only this machine saves, and only what came back. Ctrl-C keeps every seed
+already back and leaves the cluster running; only `--cluster local`, which this command started, stops with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import socket
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from fashionlab.common.errors import RevisionError
+from fashionlab.common.params import load_params
+from fashionlab.data.catalog import DATASETS
+from fashionlab.data.download import locate_archives
+from fashionlab.experiments.scratch import git, run_git
+
+LOCAL = "local"
+REACH_SECONDS = 5.0  # to open a connection to the head: Ray itself retries for minutes before it says so
+READY_SECONDS = 600.0  # for every node's group to import TensorFlow, the first time maybe from a cold disk
+CODE = ("src",)  # what a node needs of the commit: the package; the group writes every output itself
+PASSED_ON = ("TF_ENABLE_ONEDNN_OPTS",)  # this machine's settings that decide a seed's numbers
+
+
+class ClusterGroups:
+    """The engine on a Ray cluster (`seeds.Engine`)."""
+
+    def __init__(self, root: Path, address: str, changes: tuple[list[str], list[str]], stream: TextIO):
+        self.root, self.address, self.changes, self.stream = root, address, changes, stream
+        self.groups: list = []  # one actor per node
+        self.ray = None
+        self.stopping: int | None = None  # a signal, once one arrived
+        self.where = f"on the cluster at {address}"
+
+    def start(self) -> None:
+        if self.ray is not None:
+            return
+        self._refuse_uncommitted_code()
+        # Under `uv run`, Ray would build a new environment on every node; the nodes' own is the one documented.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        try:
+            import ray
+        except ImportError:
+            raise RevisionError("--cluster needs Ray, which this environment lacks (`make install`)") from None
+        if self.address != LOCAL:
+            _reachable(self.address)
+        self.code = Path(tempfile.mkdtemp(prefix="fashionlab-commit-"))
+        self.commit = _export_head(self.root, self.code)
+        # The nodes import fashionlab from the commit's src/, ahead of any installed copy, and run TensorFlow's
+        # oneDNN kernels as this machine asks (TF_ENABLE_ONEDNN_OPTS changes the numerics): the seeds it asks for.
+        variables = {"PYTHONPATH": "src"} | {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+        runtime = {"working_dir": str(self.code), "env_vars": variables}
+        options = {"logging_level": "ERROR", "log_to_driver": False, "runtime_env": runtime}
+        try:
+            if self.address == LOCAL:
+                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **options)
+            else:
+                ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise RevisionError(f"cannot join the Ray cluster at {self.address}: {_first_line(err)}") from None
+        self.ray = ray
+        self._start_groups()
+
+    def _refuse_uncommitted_code(self) -> None:
+        changed = [path for path in self.changes[0] + self.changes[1] if path.startswith(tuple(f"{c}/" for c in CODE))]
+        if changed:
+            raise RevisionError(
+                f"{changed[0]}: not committed, and a cluster's nodes run the commit: commit or stash it first"
+            )
+
+    def _start_groups(self) -> None:
+        """One group per node that has CPUs, holding all of them, with the dataset this machine has."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        from fashionlab.pipeline.node import NodeGroup
+
+        params = load_params(self.root / "params.yaml")
+        spec = DATASETS[params.data.dataset]
+        found = locate_archives(spec, params.data.source, self.root / params.data.cache_dir)
+        archives = self.ray.put({name: path.read_bytes() for name, path in found.items()})
+        nodes = [node for node in self.ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) >= 1]
+        if not nodes:
+            raise RevisionError(f"the Ray cluster at {self.address} has no node with a CPU to train on")
+        remote = self.ray.remote(NodeGroup)
+        for node in nodes:
+            cpus = int(node["Resources"]["CPU"])
+            strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+            group = remote.options(num_cpus=cpus, scheduling_strategy=strategy, max_restarts=0).remote(
+                archives, params.data.cache_dir, cpus
+            )
+            self.groups.append(group)
+        started = {group.ready.remote(): group for group in self.groups}
+        ready, waiting = self.ray.wait(list(started), num_returns=len(started), timeout=READY_SECONDS)
+        if waiting:
+            raise RevisionError(f"{len(waiting)} of the cluster's {len(started)} nodes did not start a group in time")
+        described = []
+        for reference in ready:
+            try:
+                described.append(self.ray.get(reference))
+            except self.ray.exceptions.RayError as err:
+                raise RevisionError(
+                    f"a node of the cluster cannot train: {_cause(err)} (each node needs the project's packages: "
+                    "`make install` in a clone there, and `ray start` from that environment)"
+                ) from None
+        self.where = f"on {_count(len(described), 'node')} of {self.address}"
+        nodes = ", ".join(f"{d['node']} ({_count(d['threads'], 'thread')})" for d in described)
+        print(f"training {self.where}: {nodes}; the code of commit {self.commit[:7]}", file=self.stream, flush=True)
+
+    def events(self, feed: Callable[[], Path | None]) -> Iterator[dict]:
+        """Keep every node busy: a seed to each free group, its files written into its folder once back."""
+        idle, running, retry = list(self.groups), {}, []
+        while True:
+            while idle and not self.stopping:
+                project = retry.pop(0) if retry else feed()
+                if project is None:
+                    break
+                group = idle.pop(0)
+                params = (project / "params.yaml").read_text(encoding="utf-8")
+                running[group.train.remote(_seed_name(project), params)] = group, project
+                yield {"event": "start", "folder": str(project)}
+            if self.stopping:
+                yield {"event": "error", "error": f"interrupted by signal {self.stopping}"}
+                return
+            if not running:
+                return
+            ready, _ = self.ray.wait(list(running), num_returns=1, timeout=1.0)
+            for reference in ready:
+                group, project = running.pop(reference)
+                try:
+                    event = self.ray.get(reference)
+                except _lost(self.ray.exceptions):
+                    self.groups.remove(group)  # its node is gone: the seed goes to another
+                    retry.append(project)
+                    print(
+                        f"a node left the cluster; its seed {_seed_name(project)} goes to another node",
+                        file=self.stream,
+                        flush=True,
+                    )
+                    if not self.groups:
+                        yield {"event": "error", "error": "every node of the cluster is gone"}
+                        return
+                    continue
+                except self.ray.exceptions.RayError as err:
+                    yield {"event": "error", "error": _cause(err)}
+                    return
+                idle.append(group)
+                if event["event"] == "done":
+                    _write_back(project, event.pop("files"))
+                yield {**event, "folder": str(project)}
+
+    def stop_feeding(self) -> None:
+        """The feed returns nothing more; groups stay warm for the next round."""
+
+    def interrupt(self, signum: int) -> None:
+        self.stopping = signum  # acted on between waits: Ray's calls do not belong in a signal handler
+
+    def close(self, used: bool) -> None:
+        if self.ray is None:
+            return
+        with contextlib.suppress(Exception):  # a node already gone has nothing to stop
+            for group in self.groups:
+                self.ray.kill(group)
+        self.ray.shutdown()  # leaves a cluster it joined running; stops the one `local` started
+        shutil.rmtree(self.code, ignore_errors=True)
+
+
+def _lost(errors) -> tuple[type[Exception], ...]:
+    """What Ray raises for a task whose node or actor is gone: the actor, its node, or its result lost with them."""
+    return (errors.RayActorError, errors.ObjectLostError, errors.NodeDiedError, errors.WorkerCrashedError)
+
+
+def _seed_name(project: Path) -> str:
+    """A name for the seed's folder on a node: one per checkout (the project may sit below the clone's root)."""
+    return hashlib.sha256(str(project).encode()).hexdigest()[:16]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _write_back(project: Path, files: dict[str, bytes]) -> None:
+    """The seed's outputs into its checkout, where `dvc exp save` takes them from."""
+    for relative, data in files.items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _export_head(root: Path, folder: Path) -> str:
+    """HEAD's package, as git has it, into `folder`: what the nodes run. Returns the commit."""
+    commit = git(root, "rev-parse", "HEAD").strip()
+    top = Path(git(root, "rev-parse", "--show-toplevel").strip())
+    inside = root.resolve().relative_to(top.resolve()).as_posix()
+    paths = [f"{inside}/{part}" if inside != "." else part for part in CODE]
+    archive = run_git(root, "-C", str(top), "archive", "--format=tar", commit, "--", *paths)
+    if archive.returncode != 0:
+        raise RevisionError(f"git archive failed: {archive.stderr.decode(errors='replace').strip()}")
+    prefix = "" if inside == "." else f"{inside}/"
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        for member in tar.getmembers():
+            member.name = member.name.removeprefix(prefix)
+        tar.extractall(folder, filter="data")
+    return commit
+
+
+def _reachable(address: str) -> None:
+    """A head that cannot be reached, said in seconds: Ray retries for minutes before it gives up."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RevisionError(f"{address}: expected a Ray address HOST:PORT (as `ray start --head` prints), or local")
+    started = time.monotonic()
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        waited = time.monotonic() - started
+        reason = err.strerror or type(err).__name__
+        raise RevisionError(f"cannot reach the Ray cluster at {address}: {reason} (after {waited:.0f} s)") from None
+
+
+def _cause(err: Exception) -> str:
+    """The message a remote error carries, on one line: the last line of the node's own error."""
+    inner = getattr(err, "cause", None) or err
+    return _first_line(inner) if inner is not err else str(err).strip().splitlines()[-1]
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
