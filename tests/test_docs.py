@@ -39,6 +39,11 @@ NOT_RUN = {
     TWO_HOSTS % 0: "it needs two hosts",
     TWO_HOSTS % 1: "it needs two hosts",
     "fashionlab compare HEAD lr2x": "it needs 41 seeds a side, 20 minutes of training",
+    "ray start --head --port 6379": "it starts a cluster that outlives the page",
+    "ray start --address HEAD_HOST:6379": "it runs on another machine",
+    "fashionlab race -S 'train.groups.lower.learning_rate=1e-4,2e-4,4e-4' --cluster HEAD_HOST:6379": (
+        "it needs the cluster above"
+    ),
 }
 # What a page's commands must print, beyond succeeding: each page's point.
 EXPECTED = {
@@ -46,6 +51,8 @@ EXPECTED = {
     "docs/how-to/add-seeds.md": ["3 runs, seeds 1, 2, 42"],
     "docs/how-to/share-experiments.md": ["2 runs, seeds 1, 42"],
     "docs/how-to/run-a-sweep.md": ["Ran experiment(s)", "Success"],  # both run when --run-all returns
+    "docs/how-to/race-a-sweep.md": ["look at 3 shared seeds: 3 configurations", "verdict: "],
+    "docs/how-to/train-seeds-on-a-cluster.md": ["training on 1 node of local", "seed 2: test accuracy"],
     "docs/how-to/train-on-several-machines.md": ["Ran experiment(s)"],
     "docs/how-to/view-plots-offline.md": ["dvc_plots/index.html"],
     "docs/how-to/recover-from-an-interruption.md": ["Data and pipelines are up to date."],

@@ -63,6 +63,7 @@ def test_every_pin_has_a_wheel(exported, system, python):
     assert result.returncode == 0, result.stderr
     tensorflow = "tensorflow==2.21.0" if system == "macos" else "tensorflow-cpu==2.21.0"
     assert tensorflow in result.stdout.splitlines()
+    assert "ray==2.60.0" in result.stdout.splitlines()  # `--cluster` works wherever the project installs
 
 
 @pytest.mark.parametrize("python", PYTHONS)

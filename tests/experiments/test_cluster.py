@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.conftest import BIN, ENV, commit_all, read_yaml, requires_debian_data, run_project, sh
-from tests.experiments.test_seeds import FINISHED, experiments, fashionlab, workspace_files
+from tests.experiments.test_seeds import FINISHED, experiments, fashionlab, started, workspace_files
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 # Ray's own processes must not wait for a dashboard or ask for a token file in a test's HOME
@@ -82,18 +82,6 @@ def test_a_seed_trained_on_a_node_is_bit_for_bit_the_seed_alone(project, cluster
     sh(project, "dvc", "checkout", "--force")
 
 
-def start_seeds(project, count: int, address: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(BIN / "fashionlab"), "seeds", str(count), "--cluster", address],
-        cwd=project,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def until_a_seed_is_back(command: subprocess.Popen) -> list[str]:
     lines = []
     while not FINISHED.fullmatch(line := command.stdout.readline().rstrip("\n")):
@@ -105,7 +93,7 @@ def until_a_seed_is_back(command: subprocess.Popen) -> list[str]:
 def test_a_node_lost_mid_seed_costs_a_retrain_elsewhere_and_nothing_is_saved_twice(project, cluster):
     nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
     before = experiments(project)
-    command = start_seeds(project, 9, cluster.address)
+    command = started(project, "seeds", "9", "--cluster", cluster.address)
     until_a_seed_is_back(command)  # both nodes busy now, with seeds in flight
     cluster.remove_node(nodes[1], allow_graceful=False)
     output, errors = command.communicate(timeout=300)
@@ -118,7 +106,7 @@ def test_a_node_lost_mid_seed_costs_a_retrain_elsewhere_and_nothing_is_saved_twi
 def test_ctrl_c_keeps_the_seeds_back_and_leaves_the_cluster_running(project, cluster):
     cluster.add_node(num_cpus=os.cpu_count())
     before = experiments(project)
-    command = start_seeds(project, 14, cluster.address)
+    command = started(project, "seeds", "14", "--cluster", cluster.address)
     back = FINISHED.fullmatch(until_a_seed_is_back(command)[-1])
     os.killpg(command.pid, signal.SIGINT)
     _, errors = command.communicate(timeout=120)

@@ -6,13 +6,12 @@ import json
 import os
 import re
 import signal
-import subprocess
 
 import pytest
 
 from fashionlab.statistics.sequential import boundaries, look_level, looks
-from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project, sh
-from tests.experiments.test_seeds import experiments, fashionlab
+from tests.conftest import ENV, ROOT, requires_debian_data, run_project, sh
+from tests.experiments.test_seeds import experiments, fashionlab, started
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 FIRST_LEVEL = look_level(boundaries(looks(20))[0])  # the default design's first look, 98.90%
@@ -72,15 +71,7 @@ def test_ctrl_c_keeps_the_finished_seeds_and_a_rerun_goes_on(project, decided):
     sh(project, "dvc", "exp", "run", "-n", "small", "-S", "train.groups.upper.learning_rate=0.011")
     sh(project, "git", "checkout", "--", ".")
     sh(project, "dvc", "checkout")
-    command = subprocess.Popen(
-        [str(BIN / "fashionlab"), "decide", "HEAD", "small", "--max-seeds", "5"],
-        cwd=project,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    command = started(project, "decide", "HEAD", "small", "--max-seeds", "5")
     assert command.stderr.readline() == "1 shared seed; next look at 3: training B's seeds 1, 2\n"
     assert command.stderr.readline().startswith("B seed 1: test accuracy ")
     os.killpg(command.pid, signal.SIGINT)

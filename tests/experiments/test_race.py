@@ -7,12 +7,11 @@ race, and bad input is one line with exit status 2."""
 import json
 import os
 import signal
-import subprocess
 
 import pytest
 
-from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project, sh
-from tests.experiments.test_seeds import experiments, fashionlab
+from tests.conftest import ENV, ROOT, requires_debian_data, run_project, sh
+from tests.experiments.test_seeds import experiments, fashionlab, started
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
 RATE = "train.groups.upper.learning_rate"
@@ -85,15 +84,7 @@ def test_a_rerun_replays_the_looks_without_training(project, raced):
 def test_ctrl_c_keeps_the_finished_seeds_and_the_same_command_goes_on(project, raced):
     """Two configurations that a few seeds of this tiny model cannot separate: Ctrl-C during the first round."""
     args = ["race", "-S", f"{RATE}=0.02,0.025", "--max-seeds", "5", "--format", "json"]
-    command = subprocess.Popen(
-        [str(BIN / "fashionlab"), *args],
-        cwd=project,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    command = started(project, *args)
     assert command.stderr.readline().startswith("racing 2 configurations")
     assert command.stderr.readline().startswith("next look at 3 shared seeds: training seeds 1, 2, 3 ")
     finished = command.stderr.readline()

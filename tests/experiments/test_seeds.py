@@ -41,6 +41,19 @@ def fashionlab(repo, *args, check=True, env=None):
     return sh(repo, str(BIN / "fashionlab"), *args, check=check, env=env)
 
 
+def started(repo, *args) -> subprocess.Popen:
+    """`fashionlab ARGS` running in `repo`, its output read as it comes, in a session of its own (for killpg)."""
+    return subprocess.Popen(
+        [str(BIN / "fashionlab"), *args],
+        cwd=repo,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def experiments(repo) -> dict[str, int]:
     """Every experiment `dvc exp show` lists, by name, with its seed."""
     shown = json.loads(sh(repo, "dvc", "exp", "show", "--json").stdout)

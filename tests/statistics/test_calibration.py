@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from fashionlab.statistics.calibration import GROUPS, measure, pairing, sequential, unpack
+from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, pairing, races, sequential, unpack
 from fashionlab.statistics.significance import ROPE
 from tests.conftest import ROOT
 
@@ -81,3 +81,31 @@ def test_measure_reads_the_groups_it_is_given():
     assert figures["change_sequential"]["seeds_spent"]["mean"] == 3
     with pytest.raises(ValueError, match="the same seeds in the same order"):
         measure({**arrays, "jit_off_seeds": seeds[::-1]}, 10_000, resamples=200, draws=3)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    with np.load(ROOT / "benchmarks" / "calibration_runs.npz") as stored:
+        return np.unpackbits(stored["sweep_correct"], axis=2, count=10_000).astype(bool)
+
+
+def test_races_never_drop_the_true_best_nor_split_a_change_that_cannot_matter():
+    """Five real configurations, 24 seeds each, raced in 400 orders of their seeds: the figures the docs report."""
+    races = RESULTS["races"]
+    assert races["configurations"] == list(SWEEP) and len(races["seeds"]) >= 20
+    assert races["race"]["draws"] >= 400 and races["race"]["best_dropped"] <= 0.05
+    assert all(row["best_dropped"] <= 0.05 for row in races["fixed"])
+    assert races["race"]["clearly_worse_left"] == 0  # five epochs instead of twenty: dropped in every race
+    assert races["null_race"]["either_twin_dropped"] <= 0.05  # XLA on or off: neither called worse than the other
+    assert races["one_seed"]["not_the_best"] > 0.25  # the winner's curse a race answers
+    assert races["race"]["seeds_spent"]["mean"] < max(row["seeds_spent"]["mean"] for row in races["fixed"])
+
+
+def test_the_committed_races_are_what_the_statistics_give_today(sweep):
+    committed = RESULTS["races"]["race_records"][:10]
+    again = races(
+        sweep, 10, RESULTS["races"]["race"]["max_seeds"], rope=RESULTS["rope"], resamples=RESULTS["resamples"]
+    )
+    assert again == committed
+    truth = RESULTS["races"]["truth"]
+    assert sweep.mean(axis=2).mean(axis=1) == pytest.approx(truth["accuracy"])

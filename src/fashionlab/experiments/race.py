@@ -56,8 +56,8 @@ from fashionlab.statistics.sequential import (
     look_order,
     looks,
     race_looks,
+    seeds_to_decide,
 )
-from fashionlab.statistics.significance import seeds_needed
 
 Say = Callable[[str], None]
 
@@ -492,11 +492,10 @@ def _status(
     return "within" if standing is not None and standing.verdict in WITHIN else "open"
 
 
-def _more_seeds(chosen: list[Entrant], final: RaceLook, rope: float) -> dict[str, int | None]:
-    """For each configuration not yet separated from the leader: the seeds a side a paired t-test needs to tell a
-    difference of the ROPE at 80% power, from the spread of its differences so far (None: more than 1000)."""
+def _more_seeds(chosen: list[Entrant], final: RaceLook, rope: float) -> dict[str, int]:
+    """For each configuration not yet separated from the leader: about how many shared seeds would decide it."""
     return {
-        chosen[s.configuration].label: seeds_needed(s.spread, rope, paired=True)
+        chosen[s.configuration].label: seeds_to_decide(final.seeds, *s.interval, rope)
         for s in final.standings
         if s.verdict == "undecided" and s.configuration not in final.dropped
     }
@@ -530,33 +529,42 @@ def verdict_line(result: dict) -> str:
         failed = ", ".join(f"{c['label']} ({c['failed']})" for c in configurations if c["status"] == "failed")
         return f"only {leader} is left, not shown better: the others' runs failed: {failed}"
     more = result.get("more_seeds") or {}
-    hint = "; ".join(f"{label}: {'more than 1000' if n is None else n}" for label, n in more.items())
+    hint = ", ".join(f"{label} about {n}" for label, n in more.items())
     return f"not separated at --max-seeds {result['max_seeds']}: {leader} leads" + (
-        f"; seeds a side to tell a difference of the ROPE from the leader: {hint}" if hint else ""
+        f"; the shared seeds that would decide each against it, from this look: {hint}" if hint else ""
     )
 
 
 def as_text(result: dict) -> str:
     configurations = result["configurations"]
-    width = max(len(c["label"]) for c in configurations)
+    width = max(len("configuration"), *(len(c["label"]) for c in configurations))
     lines = [
         f"{len(configurations)} configurations raced on paired seeds; looks planned at "
         f"{', '.join(map(str, result['plan']['looks']))} shared seeds, each against the leader at its share of "
         f"{result['alpha']:g}/{len(configurations) - 1} (Bonferroni over the comparisons with the leader, "
         "Hwang-Shih-DeCani spending over the looks)",
-        f"{'configuration':<{width}}  seeds  accuracy  against the leader                       status",
+        f"{'configuration':<{width}}  seeds  accuracy  against the leader, at its last look         status",
     ]
     for c in sorted(configurations, key=_rank):
         versus = c["against_leader"]
         if c["status"] in ("leader", "winner"):
             against = "—"
         elif versus:
-            against = f"{versus['difference']:+.4f} [{versus['low']:+.4f}, {versus['high']:+.4f}] at {versus['seeds']}"
+            against = (
+                f"{versus['difference']:+.4f} [{versus['low']:+.4f}, {versus['high']:+.4f}], {versus['seeds']} seeds"
+            )
         else:
             against = "—"
         accuracy = "—" if c["accuracy"] is None else f"{c['accuracy']:.4f}"
         status = STATUS[c["status"]] + (f": {c['failed']}" if c["failed"] else "")
-        lines.append(f"{c['label']:<{width}}  {len(c['seeds']):>5}  {accuracy:>8}  {against:<40} {status}")
+        lines.append(f"{c['label']:<{width}}  {len(c['seeds']):>5}  {accuracy:>8}  {against:<43} {status}")
+    named = [c for c in configurations if c["revision"] and c["parameters"]]
+    if named:
+        lines.append("what sets the named ones apart:")
+        lines += [
+            f"  {c['label']}: " + ", ".join(assignment(key, value) for key, value in c["parameters"].items())
+            for c in named
+        ]
     lines += [f"verdict: {verdict_line(result)}", f"reproduce: {result['reproduce']}"]
     if result.get("report"):
         lines.append(f"picture: {result['report']['png']} (and in `dvc plots show`)")

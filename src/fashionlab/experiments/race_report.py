@@ -1,6 +1,7 @@
 """The picture of a race: every configuration's interval against the leader, drawn twice from one Vega-Lite template
-(`.dvc/plots/race_intervals.json`): by `dvc plots show` into the page its users already open, and here into a
-PNG to paste into a pull request.
+(`race_intervals.json` beside this module): by `dvc plots show` into the page its users already open, and here
+into a PNG to paste into a pull request. DVC finds a project's templates by name in `.dvc/plots/`, so the race
+writes the template there too, beside `dvc plots`' other ones (commit it with the race's folder).
 
 A race writes a folder of its own: the rows (`intervals.json`), the PNG, and a `dvc.yaml` holding only the plot
 that draws the rows. DVC reads every `dvc.yaml` of a project, so the chart joins `dvc plots show` and, once the
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from fashionlab.experiments.race import STATUS
 
-TEMPLATE = Path(".dvc") / "plots" / "race_intervals.json"
+TEMPLATE = Path(__file__).with_name("race_intervals.json")
+PROJECT_TEMPLATE = Path(".dvc") / "plots" / TEMPLATE.name  # where `template: race_intervals` is looked up
 ROWS, PICTURE, PIPELINE = "intervals.json", "intervals.png", "dvc.yaml"
 TITLE = "Each configuration against the leader: test accuracy difference and its interval (grey: the ROPE)"
 X_LABEL = "test accuracy, minus the leader's"
@@ -63,11 +65,11 @@ def pipeline_text(command: str) -> str:
     )
 
 
-def picture(root: Path, found: list[dict]) -> bytes:
+def picture(found: list[dict]) -> bytes:
     """The PNG: the template `dvc plots` fills, filled here the same way (one panel, no revision)."""
     import vl_convert
 
-    text = (root / TEMPLATE).read_text(encoding="utf-8")
+    text = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in (("<DVC_METRIC_TITLE>", TITLE), ("<DVC_METRIC_X_LABEL>", X_LABEL)):
         text = text.replace(placeholder, value)
     spec = json.loads(text)
@@ -80,6 +82,7 @@ def report_files(root: Path, result: dict, folder: Path) -> dict[Path, bytes]:
     found = rows(result)
     return {
         folder / ROWS: (json.dumps(found, indent=2) + "\n").encode(),
-        folder / PICTURE: picture(root, found),
+        folder / PICTURE: picture(found),
         folder / PIPELINE: pipeline_text(result["reproduce"]).encode(),
+        root / PROJECT_TEMPLATE: TEMPLATE.read_bytes(),
     }

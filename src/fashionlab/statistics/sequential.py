@@ -25,6 +25,7 @@ intervals.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -123,7 +124,6 @@ class Standing:
     difference: float
     interval: tuple[float, float]  # the repeated confidence interval at the look's level
     verdict: str  # as `significance.verdict`, of it against the leader: "worse" drops it
-    spread: float  # the standard deviation of its seeds' differences from the leader's on the same seed
 
 
 # What ends a race at a look: one configuration left, shown better than every other; every one left within the
@@ -243,8 +243,16 @@ def _against(
     difference, (low, high) = result.difference, result.interval
     if i == first:
         difference, low, high = -difference, -high, -low
-    spread = float(np.std(rows[i].mean(axis=1) - rows[leader].mean(axis=1), ddof=1))
-    return Standing(i, difference, (low, high), verdict(low, high, rope), spread)
+    return Standing(i, difference, (low, high), verdict(low, high, rope))
+
+
+def seeds_to_decide(seeds: int, low: float, high: float, rope: float) -> int:
+    """About how many shared seeds an undecided comparison needs for a verdict: its interval narrows as 1/√n, and
+    a verdict needs its half-width below the larger of the middle's distance to 0 (shown worse or better) and
+    to the ROPE's edge (shown within it). A projection from one look, not a promise."""
+    middle, half = (low + high) / 2, (high - low) / 2
+    margin = max(abs(middle), rope - abs(middle))
+    return math.ceil(seeds * (half / margin) ** 2)
 
 
 def sequential_looks(
