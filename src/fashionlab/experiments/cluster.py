@@ -35,6 +35,7 @@ REACH_SECONDS = 5.0  # to open a connection to the head: Ray itself retries for 
 READY_SECONDS = 600.0  # for every node's group to import TensorFlow, the first time maybe from a cold disk
 CODE = ("src",)  # what a node needs of the commit: the package; the group writes every output itself
 PASSED_ON = ("TF_ENABLE_ONEDNN_OPTS",)  # this machine's settings that decide a seed's numbers
+AHEAD = 2  # seeds a node holds: the one it trains and the next, so that it never waits for this machine
 
 
 class ClusterGroups:
@@ -122,29 +123,42 @@ class ClusterGroups:
         print(f"training {self.where}: {nodes}; the code of commit {self.commit[:7]}", file=self.stream, flush=True)
 
     def events(self, feed: Callable[[], Path | None]) -> Iterator[dict]:
-        """Keep every node busy: a seed to each free group, its files written into its folder once back."""
-        idle, running, retry = list(self.groups), {}, []
-        while True:
-            while idle and not self.stopping:
-                project = retry.pop(0) if retry else feed()
+        """Keep every node busy: each holds the seed it trains and the next, and gets its next one before this
+        machine saves the last; a seed's files are written into its folder once back."""
+        held = dict.fromkeys(self.groups, 0)  # the seeds each node holds
+        running: dict = {}  # Ray's reference to a seed's result -> (the group, the seed's checkout)
+        retry: list[Path] = []
+
+        def fill() -> list[dict]:
+            started = []
+            while not self.stopping:
+                group = min((g for g in self.groups if held[g] < AHEAD), key=held.get, default=None)
+                project = (retry.pop(0) if retry else feed()) if group is not None else None
                 if project is None:
-                    break
-                group = idle.pop(0)
+                    return started
+                held[group] += 1
                 params = (project / "params.yaml").read_text(encoding="utf-8")
                 running[group.train.remote(_seed_name(project), params)] = group, project
-                yield {"event": "start", "folder": str(project)}
+                started.append({"event": "start", "folder": str(project)})
+            return started
+
+        while True:
+            yield from fill()
             if self.stopping:
                 yield {"event": "error", "error": f"interrupted by signal {self.stopping}"}
                 return
             if not running:
                 return
             ready, _ = self.ray.wait(list(running), num_returns=1, timeout=1.0)
+            finished = []
             for reference in ready:
                 group, project = running.pop(reference)
+                held[group] -= 1
                 try:
                     event = self.ray.get(reference)
                 except _lost(self.ray.exceptions):
-                    self.groups.remove(group)  # its node is gone: the seed goes to another
+                    if group in self.groups:  # its node is gone: its seeds go to another
+                        self.groups.remove(group)
                     retry.append(project)
                     print(
                         f"a node left the cluster; its seed {_seed_name(project)} goes to another node",
@@ -158,10 +172,11 @@ class ClusterGroups:
                 except self.ray.exceptions.RayError as err:
                     yield {"event": "error", "error": _cause(err)}
                     return
-                idle.append(group)
                 if event["event"] == "done":
                     _write_back(project, event.pop("files"))
-                yield {**event, "folder": str(project)}
+                finished.append({**event, "folder": str(project)})
+            yield from fill()  # before this machine saves what came back
+            yield from finished
 
     def stop_feeding(self) -> None:
         """The feed returns nothing more; groups stay warm for the next round."""
