@@ -299,10 +299,10 @@ def _race(root: Path, args: argparse.Namespace) -> str:
     from fashionlab.common.outputs import write_files
     from fashionlab.experiments import race, race_report
 
-    field = race.Field(tuple(args.revisions), args.all_of, args.queued, tuple(args.sweep))
+    lineup = race.Lineup(tuple(args.revisions), args.all_of, args.queued, tuple(args.sweep))
     result = race.race(
         root,
-        field,
+        lineup,
         max_seeds=args.max_seeds,
         rope=args.rope,
         alpha=args.alpha,

@@ -187,7 +187,7 @@ def _load_groups(root: Path, entrants: list[Entrant]) -> None:
 
 
 @dataclass(frozen=True)
-class Field:
+class Lineup:
     """What the user named: revisions, the runs of a commit, DVC's queue, a sweep written as `-S` takes it."""
 
     revisions: tuple[str, ...] = ()
@@ -196,20 +196,20 @@ class Field:
     sweep: tuple[str, ...] = ()  # each a `-S` value: key=a,b,c
 
 
-def entrants(root: Path, field: Field) -> list[Entrant]:
-    """Every configuration the field names, once each, checked: at least two, none twice, all scoring the same test
+def entrants(root: Path, lineup: Lineup) -> list[Entrant]:
+    """Every configuration the lineup names, once each, checked: at least two, none twice, all scoring the same test
     set, each of the code the workspace would train its seeds with."""
     table = experiments_table(root, all_commits=True)
     found, _ = runs(table)
-    if field.sweep or WORKSPACE in field.revisions:
+    if lineup.sweep or WORKSPACE in lineup.revisions:
         check_current(root)
-    chosen = [_revision(root, table, found, revision) for revision in field.revisions]
-    if field.all_of is not None:
-        chosen += _runs_of(root, table, found, field.all_of)
-    if field.queued:
+    chosen = [_revision(root, table, found, revision) for revision in lineup.revisions]
+    if lineup.all_of is not None:
+        chosen += _runs_of(root, table, found, lineup.all_of)
+    if lineup.queued:
         chosen += _queued(root, table)
-    if field.sweep:
-        chosen += _sweep(root, table, field.sweep)
+    if lineup.sweep:
+        chosen += _sweep(root, table, lineup.sweep)
     if len(chosen) < 2:
         named = ", ".join(e.label for e in labelled(chosen) if e.label)
         raise RevisionError(
@@ -328,7 +328,7 @@ def labelled(chosen: list[Entrant]) -> list[Entrant]:
 
 def race(
     root: Path,
-    field: Field,
+    lineup: Lineup,
     *,
     max_seeds: int,
     rope: float,
@@ -339,10 +339,10 @@ def race(
     command: str,
     cluster: str | None = None,
 ) -> dict:
-    """Run the race the field names; the result as data (every format prints it)."""
+    """Run the race of the lineup; the result as data (every format prints it)."""
     with GroupTraining(root, sys.stderr, sides=True, cluster=cluster) as training:
         training.start()  # TensorFlow's imports meanwhile
-        chosen = entrants(root, field)
+        chosen = entrants(root, lineup)
         say(
             f"racing {len(chosen)} configurations on paired seeds, looks at {', '.join(map(str, looks(max_seeds)))} "
             f"shared seeds, each against the leader at the level {alpha:g}/{len(chosen) - 1} allows "
