@@ -349,7 +349,7 @@ def test_a_group_that_missed_the_signal_ends_with_its_seed_in_hand(tmp_path, mon
     feeds it nothing more, so it ends after seed 2 and the command stops, instead of each waiting for the other."""
     from fashionlab.experiments import seeds
 
-    monkeypatch.setattr(seeds.GroupTraining, "command", (sys.executable, "-c", FAKE_GROUP))
+    monkeypatch.setattr(seeds.LocalGroup, "command", (sys.executable, "-c", FAKE_GROUP))
     monkeypatch.setattr(seeds, "workspace_changes", lambda root: ([], []))
     monkeypatch.setattr(seeds, "checkout", lambda root, folder, changes, overrides: folder)
     monkeypatch.setattr(seeds, "save_experiment", lambda root, folder, name: name)
@@ -359,7 +359,7 @@ def test_a_group_that_missed_the_signal_ends_with_its_seed_in_hand(tmp_path, mon
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
         with pytest.raises(seeds.Interrupted) as stop:
             training.run(jobs)
-        assert training.process.wait(timeout=10) == 0  # it ended on its own, its input closed
+        assert training.engine.process.wait(timeout=10) == 0  # it ended on its own, its input closed
     assert str(stop.value) == (
         "interrupted by SIGINT: the seeds that finished were kept (workspace's seeds 1, 2); run it again"
     )

@@ -45,6 +45,7 @@ class ClusterGroups:
         self.root, self.address, self.changes, self.stream = root, address, changes, stream
         self.groups: list = []  # one actor per node
         self.ray = None
+        self.code: Path | None = None  # HEAD's package, exported for the nodes
         self.stopping: int | None = None  # a signal, once one arrived
         self.where = f"on the cluster at {address}"
 
@@ -105,8 +106,8 @@ class ClusterGroups:
                 archives, params.data.cache_dir, cpus
             )
             self.groups.append(group)
-        started = {group.ready.remote(): group for group in self.groups}
-        ready, waiting = self.ray.wait(list(started), num_returns=len(started), timeout=READY_SECONDS)
+        started = [group.ready.remote() for group in self.groups]
+        ready, waiting = self.ray.wait(started, num_returns=len(started), timeout=READY_SECONDS)
         if waiting:
             raise RevisionError(f"{len(waiting)} of the cluster's {len(started)} nodes did not start a group in time")
         described = []
@@ -185,13 +186,13 @@ class ClusterGroups:
         self.stopping = signum  # acted on between waits: Ray's calls do not belong in a signal handler
 
     def close(self, used: bool) -> None:
-        if self.ray is None:
-            return
-        with contextlib.suppress(Exception):  # a node already gone has nothing to stop
-            for group in self.groups:
-                self.ray.kill(group)
-        self.ray.shutdown()  # leaves a cluster it joined running; stops the one `local` started
-        shutil.rmtree(self.code, ignore_errors=True)
+        if self.ray is not None:
+            with contextlib.suppress(Exception):  # a node already gone has nothing to stop
+                for group in self.groups:
+                    self.ray.kill(group)
+            self.ray.shutdown()  # leaves a cluster it joined running; stops the one `local` started
+        if self.code is not None:
+            shutil.rmtree(self.code, ignore_errors=True)
 
 
 def _lost(errors) -> tuple[type[Exception], ...]:
