@@ -42,7 +42,13 @@ def test_a_seed_whose_loss_goes_nan_fails_alone_and_the_others_are_written(tmp_p
     result, events = run_group([nan, good])
     assert result.returncode == 0, result.stderr[-2000:]
     kinds = [(event["event"], event.get("folder")) for event in events if event["event"] != "epoch"]
-    assert kinds == [("start", str(nan)), ("failed", str(nan)), ("start", str(good)), ("done", str(good))]
+    assert kinds == [
+        ("ready", None),  # its imports done: a cluster's node waits for it before it takes seeds
+        ("start", str(nan)),
+        ("failed", str(nan)),
+        ("start", str(good)),
+        ("done", str(good)),
+    ]
     (failed,) = [event for event in events if event["event"] == "failed"]
     assert failed["error"].startswith("loss became nan at epoch 1, step ")
     assert "models" not in {path.split("/")[0] for path in snapshot(nan)}  # no model for the failed seed
@@ -58,9 +64,10 @@ def test_a_folder_without_parameters_stops_the_group_in_one_record(tmp_path):
     result, events = run_group([tmp_path / "missing"])
     assert result.returncode == 2
     assert events == [
+        {"event": "ready"},
         {
             "event": "error",
             "exit_code": 2,
             "error": f"{tmp_path}/missing/params.yaml: file not found, expected the pipeline's parameters",
-        }
+        },
     ]
