@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fashionlab.common.errors import RevisionError
+from fashionlab.common.outputs import write_files
 from fashionlab.common.params import load_params
 from fashionlab.data.catalog import DATASETS
 from fashionlab.data.download import locate_archives
@@ -210,11 +211,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def _write_back(project: Path, files: dict[str, bytes]) -> None:
-    """The seed's outputs into its checkout, where `dvc exp save` takes them from."""
-    for relative, data in files.items():
-        path = project / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    """The seed's outputs into its checkout, where `dvc exp save` takes them from: all of them or none (a full disk
+    is one line, `WriteError`)."""
+    write_files({project / relative: data for relative, data in files.items()})
 
 
 def _export_head(root: Path, folder: Path) -> str:

@@ -207,7 +207,7 @@ def entrants(root: Path, lineup: Lineup) -> list[Entrant]:
     if lineup.all_of is not None:
         chosen += _runs_of(root, table, found, lineup.all_of)
     if lineup.queued:
-        chosen += _queued(root, table)
+        chosen += _queued(table)
     if lineup.sweep:
         chosen += _sweep(root, table, lineup.sweep)
     if len(chosen) < 2:
@@ -232,6 +232,9 @@ def entrants(root: Path, lineup: Lineup) -> list[Entrant]:
         check_same_test_set(named[0], other)
     for entrant in chosen:
         check_code(root, entrant.target, entrant.label)
+    (label, times), *_ = Counter(e.label for e in chosen).most_common(1)
+    if times > 1:  # the progress and the report tell configurations apart by their labels
+        raise RevisionError(f"{times} configurations would be called {label!r}: name them as revisions")
     return chosen
 
 
@@ -258,7 +261,7 @@ def _runs_of(root: Path, table: list[dict], found: list[Run], revision: str) -> 
     return [Entrant("", run) for run in by_configuration.values()]
 
 
-def _queued(root: Path, table: list[dict]) -> list[Entrant]:
+def _queued(table: list[dict]) -> list[Entrant]:
     """Each configuration waiting in DVC's queue: the race trains its seeds instead of the queue."""
     waiting = pending(table)
     if not waiting:
