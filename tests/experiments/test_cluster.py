@@ -15,7 +15,14 @@ import time
 import pytest
 
 from tests.conftest import BIN, ENV, commit_all, read_yaml, requires_debian_data, run_project, sh
-from tests.experiments.test_seeds import FINISHED, experiments, fashionlab, started, workspace_files
+from tests.experiments.test_seeds import (
+    FINISHED,
+    experiments,
+    fashionlab,
+    on_a_small_scratch,
+    started,
+    workspace_files,
+)
 from tests.test_faults import requires_mount
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
@@ -177,17 +184,8 @@ def test_a_full_disk_where_the_seeds_come_back_is_one_line(project, cluster):
     """A real tmpfs over this machine's scratch folder, room for the two checkouts a node holds (2.8 MB each) but not
     for a seed's files from its node (its test split alone is 7.8 MB): their writing is one line, exit status 74."""
     cluster.add_node(num_cpus=1)
-    folder = project / ".dvc" / "tmp" / "fashionlab"
-    folder.mkdir(parents=True, exist_ok=True)
     before = experiments(project)
-    script = f'mount -t tmpfs -o size=10m tmpfs "{folder}" && exec "$0" seeds 30 --cluster {cluster.address}'
-    result = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(BIN / "fashionlab")],
-        cwd=project,
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
+    result = on_a_small_scratch(project, "10m", "seeds", "30", "--cluster", cluster.address)
     assert result.returncode == 74, result.stderr
     assert re.fullmatch(
         r"fashionlab seeds: error: \S+: cannot write: No space left on device; no output was replaced\n",

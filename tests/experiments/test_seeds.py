@@ -309,20 +309,26 @@ def test_a_second_command_is_refused_while_one_adds_seeds(project, three_seeds):
 
 
 @requires_mount
-def test_a_full_disk_is_one_line_and_leaves_nothing(project, three_seeds):
-    """A real tmpfs over the scratch folder, room for a checkout (2.8 MB) but not for a seed's outputs (its test
-    split alone is 7.8 MB): the group's write fails, or the next checkout's, whichever comes first."""
+def on_a_small_scratch(project, size: str, *args: str) -> subprocess.CompletedProcess:
+    """`fashionlab ARGS` with a real tmpfs of `size` over the project's scratch folder, in a private mount
+    namespace, so that a write there fills it up."""
     folder = project / ".dvc" / "tmp" / "fashionlab"
     folder.mkdir(parents=True, exist_ok=True)
-    before = experiments(project)
-    script = f'mount -t tmpfs -o size=4m tmpfs "{folder}" && exec "$0" seeds 7'
-    result = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(BIN / "fashionlab")],
+    script = f'mount -t tmpfs -o size={size} tmpfs "{folder}" && exec "$0" "$@"'
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(BIN / "fashionlab"), *args],
         cwd=project,
         env=ENV,
         capture_output=True,
         text=True,
     )
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(project, three_seeds):
+    """A real tmpfs over the scratch folder, room for a checkout (2.8 MB) but not for a seed's outputs (its test
+    split alone is 7.8 MB): the group's write fails, or the next checkout's, whichever comes first."""
+    before = experiments(project)
+    result = on_a_small_scratch(project, "4m", "seeds", "7")
     assert result.returncode == 74, result.stderr
     assert re.fullmatch(
         r"fashionlab seeds: error: (training the seeds stopped: )?\S+: cannot write: No space left on device; "
