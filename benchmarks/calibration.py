@@ -24,9 +24,11 @@ import numpy as np
 
 from fashionlab.common.machine import describe_machine
 from fashionlab.common.outputs import json_bytes, npz_bytes, write_files
-from fashionlab.experiments.comparison import shared_seeds
-from fashionlab.experiments.predictions import load_predictions, load_seed_group
-from fashionlab.experiments.replicates import experiments_table, runs
+from fashionlab.experiments.commands.configurations import shared_seeds
+from fashionlab.experiments.records.dvc import experiments_table
+from fashionlab.experiments.records.groups import load_seed_group
+from fashionlab.experiments.records.predictions import load_predictions
+from fashionlab.experiments.records.runs import runs
 from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
 
 HERE = Path(__file__).resolve().parent

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
+import fcntl
 import functools
 import gzip
 import io
@@ -202,3 +204,23 @@ def stage_handlers():
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     sys.excepthook = hook
+
+
+_RAY_HELD = []  # this process's hold on the lock below, while it has one
+
+
+@contextlib.contextmanager
+def ray_on_this_machine():
+    """One test process with Ray clusters at a time on this machine, whichever test file starts them: `ray stop`,
+    which the cluster how-to runs as users do, stops every Ray process here, and `ray start` takes Ray's fixed
+    ports. A process that holds it already (a module's cluster, and a test of its own) goes on."""
+    if _RAY_HELD:
+        yield
+        return
+    with open(Path(tempfile.gettempdir()) / "fashionlab-tests-ray.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _RAY_HELD.append(lock)
+        try:
+            yield
+        finally:
+            _RAY_HELD.pop()

@@ -89,14 +89,16 @@ def test_a_stage_depends_on_exactly_the_code_it_imports(name, graph):
     assert relative(listed - imported) == [], f"{name} lists these in dvc.yaml, and does not import them"
 
 
-def diagram() -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
-    """docs/development.md's Mermaid picture: a node per part, `part["<b>part/</b>: its job<br/>a, b, c"]`
-    listing its modules (the stages' scripts for `stages`), and the arrows between parts."""
+def diagram(which: int = 0) -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
+    """docs/development.md's Mermaid pictures (0: the package's parts, 1: the parts of `experiments/`): a node per
+    part, `part["<b>part/</b>: its job<br/>a, b, c"]` listing its modules (the stages' scripts for `stages`; a
+    module that is a part of its own, `<b>cli.py</b>`, lists itself), and the arrows between parts."""
     page = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"(?ms)^```mermaid\n(.*?)^```$", page)
+    blocks = re.findall(r"(?ms)^```mermaid\n(.*?)^```$", page)
+    assert len(blocks) == 2, "two pictures: the package's parts, and the parts of experiments/"
     parts, arrows = {}, set()
-    for line in block.splitlines()[1:]:
-        if found := re.fullmatch(r'\s*(\w+)\["<b>(\w+)/</b>: [^"<]+<br/>([^"]+)"\]', line):
+    for line in blocks[which].splitlines()[1:]:
+        if found := re.fullmatch(r'\s*(\w+)\["<b>(\w+)(?:/|\.py)</b>: [^"<]+<br/>([^"]+)"\]', line):
             part, folder, modules = found.groups()
             assert part == folder, f"{line}: the node of a part is named after its folder"
             parts[part] = set(modules.split(", "))
@@ -107,17 +109,42 @@ def diagram() -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
     return parts, arrows
 
 
+def parts_of(folder: Path) -> dict[str, set[str]]:
+    """Each part of `folder` (a subfolder, or a module of its own) and what it holds: its modules, and the
+    folders of its own parts, by name."""
+    parts = {}
+    for path in folder.iterdir():
+        if path.is_dir() and (path / "__init__.py").exists():
+            parts[path.name] = {p.stem for p in path.glob("*.py") if p.name != "__init__.py"}
+            parts[path.name] |= {p.name for p in path.iterdir() if (p / "__init__.py").exists()}
+            assert not any(path.glob("*/*/__init__.py")), f"{path}: parts within parts go one level deep"
+        elif path.suffix == ".py" and path.name != "__init__.py":
+            assert folder != SRC / PACKAGE, f"{path.relative_to(ROOT)}: every module is in the folder of its part"
+            parts[path.stem] = {path.stem}
+    return parts
+
+
 def test_the_picture_shows_every_module_in_its_part():
     drawn, _ = diagram()
-    package = SRC / PACKAGE
-    modules = {}
-    for path in package.rglob("*.py"):
-        if path.name != "__init__.py":
-            part = path.relative_to(package).parts
-            assert len(part) == 2, f"{path.relative_to(ROOT)}: every module is in the folder of its part"
-            modules.setdefault(part[0], set()).add(path.stem)
+    modules = parts_of(SRC / PACKAGE)
     modules["stages"] = {script.name for script in STAGES.glob("[!_]*.py")}
     assert drawn == modules
+
+
+def test_the_picture_of_experiments_shows_every_module_in_its_part():
+    drawn, _ = diagram(1)
+    assert drawn == parts_of(SRC / PACKAGE / "experiments")
+
+
+def test_the_pictures_arrows_are_the_imports_between_parts_of_experiments(graph):
+    _, drawn = diagram(1)
+    imports = set()
+    for module in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            source, target = module.split(".")[1:3], imported.split(".")[1:3]
+            if source[:1] == target[:1] == ["experiments"] and len(source) == len(target) == 2 and source != target:
+                imports.add((source[1], target[1]))
+    assert drawn == imports
 
 
 def test_the_pictures_arrows_are_the_imports_between_parts(graph):

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import BIN, ENV, requires_debian_data, run_project, sh
+from tests.conftest import BIN, ENV, ROOT, requires_debian_data, run_project, sh
 from tests.test_pipeline import worker_logs
 
 pytestmark = [pytest.mark.slow, requires_debian_data]
@@ -86,10 +86,17 @@ def test_exp_run_with_a_value_typed_wrong_is_one_line_and_exit_status_2(repo, ov
         result = sh(repo, "dvc", "exp", "run", "-S", override, check=False)
     finally:
         sh(repo, "git", "checkout", "--", "params.yaml")
-    assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("train.py: error:")]
     assert errors == [f"train.py: error: params.yaml: {message}"]
     assert "exited with 2" in result.stderr
+    assert f"`dvc exp run` and `dvc repro` exit {result.returncode}" in documented_row("a value typed wrong after")
+
+
+def documented_row(fault: str) -> str:
+    """The row of docs/reference/exit-statuses.md whose fault begins with `fault`."""
+    page = (ROOT / "docs" / "reference" / "exit-statuses.md").read_text(encoding="utf-8")
+    (row,) = [line for line in page.splitlines() if line.startswith(f"| {fault}")]
+    return row
 
 
 def test_compare_and_decide_label_the_configurations_with_dvcs_numbers(repo):

@@ -97,6 +97,10 @@ def test_compare_defaults_to_head_against_the_workspace_without_touching_it(repo
     assert result["a"]["revision"] == "HEAD" and result["b"] == {"revision": "workspace", "commit": None, "accuracy": 1}
     assert (result["fixed"], result["broken"]) == (1, 0)
     assert {p: p.read_bytes() for p in (repo / "metrics").iterdir()} == before
+    named = json.loads(fashionlab(repo, "compare", "HEAD", "workspace", "--format", "json").stdout)
+    assert named == result  # `workspace` names it, as in `decide` and `race`
+    reversed_ = json.loads(fashionlab(repo, "compare", "workspace", "HEAD", "--format", "json").stdout)
+    assert reversed_["a"]["revision"] == "workspace" and (reversed_["fixed"], reversed_["broken"]) == (0, 1)
 
 
 def expect_one_line(result, message, status=2):

@@ -1,6 +1,6 @@
 """fashionlab.pipeline.group: several seeds through the whole pipeline in one process, each into its own folder,
 reporting in JSON; a seed that fails fails alone. That a seed trained in a group is bit for bit the seed alone is
-tested end to end, through `dvc repro -f`, in tests/experiments/test_seeds.py."""
+tested end to end, through `dvc repro -f`, in tests/experiments/commands/test_seeds.py."""
 
 import json
 import subprocess

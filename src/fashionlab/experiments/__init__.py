@@ -1,3 +1,3 @@
-"""What the `fashionlab` command does with finished runs, without TensorFlow: it reads their predictions,
-groups seeds into replicates, adds seeds, and compares two revisions or configurations with the statistics
-behind the verdict."""
+"""The `fashionlab` command, without TensorFlow: what it reads of finished runs (`records`), how it trains new seeds
+(`seeding`), the rounds of seeds and looks that `decide` and `race` share (`rounds`), one module per command
+(`commands`), what a person reads (`reports`), and the terms they all use (`terms`), under a thin `cli`."""

@@ -80,7 +80,7 @@ def _flags(action: argparse.Action) -> str:
 
 def _default(action: argparse.Action) -> str:
     """What the option's help says it defaults to, else its value; "—" for what has none."""
-    said = re.search(r"\(default: ([^)]*)\)$", action.help or "")
+    said = re.search(r"\(default: ([^)]*)\)$", (action.help or "").replace("%%", "%"))
     if said:
         return said.group(1)
     if action.nargs == 0 or action.default is None:

@@ -126,9 +126,6 @@ class Standing:
     verdict: str  # as `significance.verdict`, of it against the leader: "worse" drops it
 
 
-# What ends a race at a look: one configuration left, shown better than every other; every one left within the
-# ROPE of the leader; the last planned look; or one left because the others' runs failed.
-OUTCOMES = ("winner", "equivalent", "budget", "alone")
 WITHIN = ("equivalent", "slightly better", "slightly worse")
 
 
@@ -144,7 +141,10 @@ class RaceLook:
     standings: tuple[Standing, ...]  # the other configurations still in, in their order
     dropped: tuple[int, ...]  # shown worse than another beyond the ROPE: they train no more seeds
     failed: tuple[int, ...]  # left before this look because their runs failed: out, not counted as worse
-    outcome: str | None  # one of OUTCOMES, or None: the race goes on to the next look
+    # What ended the race here: "winner" (one left, shown better than every other), "equivalent" (every one left
+    # within the ROPE of the leader), "budget" (the last planned look), "alone" (the others' runs failed); or None:
+    # the race goes on to the next look.
+    outcome: str | None
 
     @property
     def remaining(self) -> tuple[int, ...]:

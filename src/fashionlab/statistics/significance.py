@@ -13,6 +13,7 @@ the runs differ (on the others every run agrees, and only how many of them were 
 
 from __future__ import annotations
 
+import statistics  # the standard library's: absolute imports
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,3 +247,9 @@ def verdict(low: float, high: float, rope: float) -> str:
     if high < 0:
         return "slightly worse" if within else "worse"
     return "equivalent" if within else "undecided"
+
+
+def spread(values: list[float]) -> dict:
+    """Mean, sample standard deviation (None for a single run) and range."""
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return {"mean": statistics.fmean(values), "sd": sd, "min": min(values), "max": max(values)}

@@ -1,0 +1,50 @@
+"""A sweep as `dvc exp run -S` writes it (`-S key=a,b`; several make the grid of all their values), turned into the
+parameters of each point by DVC's own machinery, each checked as a stage would check it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fashionlab.common.errors import ParamsError
+from fashionlab.common.params import parse_params, parse_yaml
+from fashionlab.experiments.terms.names import PARAMS, flatten
+
+
+def sweep_points(root: Path, sweep: tuple[str, ...]) -> list[dict[str, object]]:
+    """The grid `dvc exp run -S` would make of `sweep` on the workspace's params.yaml: each point's parameters,
+    flattened, checked as a stage would check them."""
+    from dvc.exceptions import DvcException
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import apply_overrides, get_hydra_sweeps
+
+    typed = " ".join(f"-S {value}" for value in sweep)
+    by_file = to_path_overrides(sweep)
+    if set(by_file) != {PARAMS}:
+        raise ParamsError(f"{typed}: a race sweeps {PARAMS} only, got {', '.join(sorted(set(by_file) - {PARAMS}))}")
+    text = (root / PARAMS).read_text(encoding="utf-8")
+    found = []
+    try:
+        points = get_hydra_sweeps(by_file)
+    except Exception as err:  # Hydra's parser errors share no base class with DVC's
+        raise ParamsError(f"{typed}: not a value DVC's -S reads: {_reason(err)}") from None
+    with tempfile.TemporaryDirectory() as folder:
+        for point in points:
+            path = Path(folder) / PARAMS
+            path.write_text(text, encoding="utf-8")
+            try:
+                apply_overrides(path, point[PARAMS])
+            except DvcException as err:
+                raise ParamsError(f"{' '.join(point[PARAMS])}: DVC cannot set it: {_reason(err)}") from None
+            written = path.read_text(encoding="utf-8")
+            raw = parse_yaml(written, path)
+            parse_params(raw, f"{PARAMS} with {typed}", written)
+            found.append(flatten(raw))
+    return found
+
+
+def _reason(err: BaseException) -> str:
+    """The innermost message of a chain of errors, on one line."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return " ".join(str(err).split()) or type(err).__name__
