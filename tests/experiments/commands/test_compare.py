@@ -1,5 +1,5 @@
-"""fashionlab.experiments.comparison: two revisions' predictions compared image by image, and two groups of seeds,
-paired by seed where they can be, on cases whose answer is known."""
+"""fashionlab.experiments.commands.compare and .configurations: two revisions' predictions compared image by image,
+and two groups of seeds, paired by seed where they can be, on cases whose answer is known."""
 
 import numpy as np
 import pytest

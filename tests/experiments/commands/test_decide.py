@@ -1,6 +1,6 @@
-"""fashionlab.experiments.decide, end to end: `fashionlab decide` adds the same seeds to both sides in rounds and
-stops at the first planned look that decides; a rerun repeats the looks without training; bad input, a side
-whose runs fail and a group that cannot start are one line each, exit status 2, with nothing left behind."""
+"""fashionlab.experiments.commands.decide, end to end: `fashionlab decide` adds the same seeds to both sides in
+rounds and stops at the first planned look that decides; a rerun repeats the looks without training; bad input, a
+side whose runs fail and a group that cannot start are one line each, exit status 2, with nothing left behind."""
 
 import json
 import os

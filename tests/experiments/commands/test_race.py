@@ -1,7 +1,7 @@
-"""fashionlab.experiments.race, end to end: `fashionlab race` gives every configuration still in the same new seeds
-in rounds, each a DVC experiment, drops the ones shown worse than the leader at the planned looks, and ends with a
-winner; the configurations come as a sweep (`-S`), revisions, a commit's runs or DVC's queue; a rerun replays the
-looks without training, Ctrl-C keeps every finished seed, a configuration whose runs fail is named and leaves the
+"""fashionlab.experiments.commands.race, end to end: `fashionlab race` gives every configuration still in the same
+new seeds in rounds, each a DVC experiment, drops the ones shown worse than the leader at the planned looks, and ends
+with a winner; the configurations come as a sweep (`-S`), revisions, a commit's runs or DVC's queue; a rerun replays
+the looks without training, Ctrl-C keeps every finished seed, a configuration whose runs fail is named and leaves the
 race, and bad input is one line with exit status 2."""
 
 import json

@@ -1,5 +1,5 @@
-"""fashionlab.experiments.replicates: `fashionlab replicates` on the structure `dvc exp show --json` prints (the
-command itself runs in test_pipeline.py, on experiments of a real pipeline)."""
+"""fashionlab.experiments.commands.replicates: `fashionlab replicates` on the structure `dvc exp show --json` prints
+(the command itself runs in test_pipeline.py, on experiments of a real pipeline)."""
 
 import pytest
 

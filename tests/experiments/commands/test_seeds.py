@@ -1,6 +1,6 @@
-"""fashionlab.experiments.seeds, end to end: `fashionlab seeds` trains the seeds a group lacks together, each a DVC
-experiment as `dvc exp run` would make it (a seed trained in a group is bit for bit the seed alone, oneDNN on and
-off), `compare` judges the groups it makes, seeds run in another clone join through a git and DVC remote, and
+"""fashionlab.experiments.commands.seeds, end to end: `fashionlab seeds` trains the seeds a group lacks together,
+each a DVC experiment as `dvc exp run` would make it (a seed trained in a group is bit for bit the seed alone, oneDNN
+on and off), `compare` judges the groups it makes, seeds run in another clone join through a git and DVC remote, and
 faults (a NaN seed, Ctrl-C, SIGKILL, a full disk, a second command) cost no finished seed."""
 
 import json

@@ -1,4 +1,4 @@
-"""fashionlab.experiments.scratch: git runs with SIGINT and SIGTERM blocked, so Ctrl-C reaches `fashionlab`
+"""fashionlab.experiments.records.git: git runs with SIGINT and SIGTERM blocked, so Ctrl-C reaches `fashionlab`
 (which keeps every finished seed and stops) and never kills a checkout or the fetch of a saved seed halfway."""
 
 import os

@@ -1,4 +1,4 @@
-"""fashionlab.experiments.predictions: revisions and experiment names resolve as DVC resolves them, with git
+"""fashionlab.experiments.records.revisions: revisions and experiment names resolve as DVC resolves them, with git
 alone (the predictions themselves are read in tests/experiments/test_cli.py and the end-to-end tests)."""
 
 import subprocess

@@ -1,4 +1,4 @@
-"""fashionlab.experiments.workspace: `compare` and `seeds` refuse a workspace whose results its params.yaml
+"""fashionlab.experiments.records.workspace: `compare` and `seeds` refuse a workspace whose results its params.yaml
 and code would not produce, naming what changed and the way out (a failed `dvc exp run -S train.epochs=-3`
 leaves `epochs: -3` beside the last good results)."""
 

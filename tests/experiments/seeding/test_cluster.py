@@ -1,4 +1,4 @@
-"""fashionlab.experiments.cluster, end to end on local Ray clusters that the tests start and stop (Ray's own
+"""fashionlab.experiments.seeding.cluster, end to end on local Ray clusters that the tests start and stop (Ray's own
 `cluster_utils`: a head and nodes as processes of this machine): a seed trained on a node is bit for bit the seed
 alone, each saved once as a DVC experiment; a node lost mid-seed costs only a retrain elsewhere; Ctrl-C keeps the
 seeds already back and leaves the cluster running; a cluster that cannot be reached, a node that cannot run the

@@ -1,4 +1,5 @@
-"""fashionlab.experiments.progress: one live line for a group of seeds on a terminal, a line per seed as it ends."""
+"""fashionlab.experiments.seeding.progress: one live line for a group of seeds on a terminal, a line per seed as it
+ends."""
 
 import io
 
