@@ -14,7 +14,7 @@ import numpy as np
 
 from fashionlab.common.errors import RevisionError
 from fashionlab.experiments.commands.configurations import compare_configurations
-from fashionlab.experiments.records.dvc import DvcCommand
+from fashionlab.experiments.records.dvc import SHOW, DvcCommand
 from fashionlab.experiments.records.groups import SeedGroup, load_seed_group, target_of
 from fashionlab.experiments.records.predictions import Predictions, check_same_test_set, load_predictions
 from fashionlab.experiments.records.runs import runs
@@ -30,7 +30,7 @@ from fashionlab.statistics.significance import LEVEL, mcnemar_exact_p, paired_bo
 
 def compare(root: Path, a: str, b: str | None, judgement: Judgement, delta: float, images: Path | None) -> dict:
     """The comparison as plain data (the JSON format prints it as is)."""
-    with DvcCommand(root, "exp", "show", "--json", "--all-commits") as show:  # meanwhile, A and B
+    with DvcCommand(root, *SHOW, "--all-commits") as show:  # started now, read once A and B are
         if None in (revision_or_workspace(a), revision_or_workspace(b)):
             check_current(root)
         named = load_predictions(root, a), load_predictions(root, b)

@@ -22,10 +22,13 @@ def project_root() -> Path:
     return folder
 
 
+SHOW = ("exp", "show", "--json")  # `dvc exp show` as every command reads it, with --all-commits but in `replicates`
+
+
 def experiments_table(root: Path, all_commits: bool = True) -> list[dict]:
     """`dvc exp show --json`: every commit's runs and experiments, since a seed counts wherever its code is the
     same (`runs.seed_group`); `all_commits=False`, HEAD's alone, for `replicates` without `-A`."""
-    return json.loads(run_dvc(root, "exp", "show", "--json", *(["--all-commits"] if all_commits else [])))
+    return json.loads(run_dvc(root, *SHOW, *(["--all-commits"] if all_commits else [])))
 
 
 def run_dvc(root: Path, *args: str) -> str:

@@ -113,7 +113,13 @@ def judged_looks(
     runs_by_entrant: list[dict[int, np.ndarray]], first: list[int | None], judgement: Judgement, failed: set[int]
 ) -> list[RaceLook]:
     """The looks these runs reach, judged as `judgement` says: what `decide`, `race` and `compare` all read."""
-    settings = {"rope": judgement.rope, "resamples": judgement.resamples, "seed": judgement.seed}
     return race_looks(
-        runs_by_entrant, judgement.max_seeds, first=first, failed=failed, alpha=judgement.alpha, **settings
+        runs_by_entrant,
+        judgement.max_seeds,
+        rope=judgement.rope,
+        first=first,
+        failed=failed,
+        resamples=judgement.resamples,
+        seed=judgement.seed,
+        alpha=judgement.alpha,
     )

@@ -62,22 +62,19 @@ def join(ray, address: str, options: dict) -> None:
     for one and `RAY_AUTH_MODE` leaves it to Ray; one line (`RevisionError`) when it cannot."""
     source = token_source()
     errors = (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError)
-    try:
-        with quiet_stderr():
-            ray.init(address=address, **options)
-        return
-    except errors as err:
-        if source is None or AUTH_MODE in os.environ or not _asks_for_token(err):
-            raise refused(address, err, source) from None
-    os.environ[AUTH_MODE] = "token"
-    from ray._raylet import Config
+    for attempt in ("as Ray joins", "with the token"):
+        try:
+            with quiet_stderr():
+                ray.init(address=address, **options)
+            return
+        except errors as err:
+            retry = attempt == "as Ray joins" and source is not None and AUTH_MODE not in os.environ
+            if not (retry and _asks_for_token(err)):
+                raise refused(address, err, source) from None
+        os.environ[AUTH_MODE] = "token"
+        from ray._raylet import Config
 
-    Config.initialize("")  # as Ray itself turns token mode on within a process (its `_enable_token_auth`)
-    try:
-        with quiet_stderr():
-            ray.init(address=address, **options)
-    except errors as err:
-        raise refused(address, err, source) from None
+        Config.initialize("")  # as Ray itself turns token mode on within a process (its `_enable_token_auth`)
 
 
 def _asks_for_token(err: BaseException) -> bool:
