@@ -41,6 +41,7 @@ PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 bench: $(STAMP) dataset
 	dvc repro prepare
 	python benchmarks/train_speed.py
+	python benchmarks/numerics_cost.py
 	python benchmarks/pipeline_costs.py
 
 install: $(STAMP)

@@ -6,7 +6,9 @@ turns, so that a change in the machine's load hits all of them alike and none sh
 TensorFlow's thread pools, with another. `model.fit` at its best (XLA on, `steps_per_execution`) runs
 without op determinism, because Keras turns XLA off while it is on; every other variant runs with it, as
 the pipeline does. The first epoch of each is excluded (it traces and compiles); the median of the rest is
-reported, against the compute limit of this machine measured in the same run. Usage: `make bench` (or
+reported, against the compute limit of this machine measured in the same run. Every variant runs twice, with
+native and with portable numerics (`numerics` in params.yaml), so each mode is measured against `model.fit` and
+the two modes against each other on the same turns. Usage: `make bench` (or
 `python benchmarks/train_speed.py --rounds 6`).
 """
 
@@ -25,6 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+# This process measures the compute limit, with the CPU's fastest kernels; each worker is started with its mode.
+os.environ.setdefault("FASHIONLAB_NUMERICS", "native")
+
+from fashionlab.common import numerics
 from fashionlab.common.backend import keras, tf
 from fashionlab.common.machine import cpu_summary, describe_machine
 from fashionlab.common.outputs import write_json
@@ -248,15 +254,20 @@ def worker(args):
 
 
 class Worker:
-    """This script with `--worker NAME`. Its stderr (TensorFlow's notices, among them a harmless tf.data one
-    from `model.fit`) is shown only if it fails."""
+    """This script with `--worker VARIANT` in environment `env` (which says its numerics). Its stderr
+    (TensorFlow's notices, among them a harmless tf.data one from `model.fit`) is shown only if it fails."""
 
-    def __init__(self, name, args):
-        self.name = name
+    def __init__(self, variant, args, env, name=None):
+        self.name = name or variant
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
-        command = [sys.executable, __file__, "--worker", name, "--params", args.params, "--data", args.data]
+        command = [sys.executable, __file__, "--worker", variant, "--params", args.params, "--data", args.data]
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=env,
         )
         self.expect("ready")
 
@@ -291,21 +302,17 @@ def main():
     params = load_params(args.params)
     train, val = load_split(Path(args.data) / "train.npz"), load_split(Path(args.data) / "val.npz")
     gflops_before = matmul_gflops()
-    workers = [Worker(name, args) for name in VARIANTS]
-    seconds = {w.name: [] for w in workers}
-    for round_ in range(args.rounds):
-        for w in workers:
-            start = time.perf_counter()
-            w.run_epoch()
-            seconds[w.name].append(time.perf_counter() - start)
-            print(f"round {round_ + 1}/{args.rounds} {w.name:>15}: {seconds[w.name][-1]:.2f} s", flush=True)
-    for w in workers:
-        w.close()
-
+    workers = [
+        Worker(name, args, numerics.environment(mode), name=f"{name} {mode}")
+        for name in VARIANTS
+        for mode in numerics.MODES
+    ]
+    seconds = take_turns(workers, args.rounds)
     gflops = max(gflops_before, matmul_gflops())  # the machine's best: load only ever lowers it
     flops = training_flops(params.model.hidden_units, len(train[1]), len(val[1]))
     limit = flops / (gflops * 1e9)
     median = {name: statistics.median(times[1:]) for name, times in seconds.items()}
+    by_mode = {mode: {name: median[f"{name} {mode}"] for name in VARIANTS} for mode in numerics.MODES}
     results = {
         "machine": {**describe_machine(), "tensorflow": tf.__version__, "keras": keras.__version__},
         "train_samples": len(train[1]),
@@ -313,25 +320,48 @@ def main():
         "steps_per_call": params.train.steps_per_call,
         "fit_steps_per_execution": FIT_STEPS_PER_EXECUTION,
         "seconds_per_epoch": {name: [round(t, 3) for t in times] for name, times in seconds.items()},
-        "median_steady_seconds": {name: round(m, 3) for name, m in median.items()},
-        "samples_per_second": {name: round(len(train[1]) / m) for name, m in median.items()},
-        "speedup": {name: round(m / median["ours"], 3) for name, m in median.items() if name != "ours"},
+        "median_steady_seconds": {mode: {n: round(m, 3) for n, m in ms.items()} for mode, ms in by_mode.items()},
+        "samples_per_second": {
+            mode: {n: round(len(train[1]) / m) for n, m in ms.items()} for mode, ms in by_mode.items()
+        },
+        "speedup": {
+            mode: {n: round(m / ms["ours"], 3) for n, m in ms.items() if n != "ours"} for mode, ms in by_mode.items()
+        },
+        "portable_over_native": {n: round(by_mode["portable"][n] / by_mode["native"][n], 3) for n in VARIANTS},
         "matmul_gflops": round(gflops, 1),
         "epoch_tflop": round(flops / 1e12, 4),
         "compute_limit_seconds": round(limit, 3),
-        "ours_over_compute_limit": round(median["ours"] / limit, 2),
+        "ours_over_compute_limit": {mode: round(ms["ours"] / limit, 2) for mode, ms in by_mode.items()},
     }
     write_json(args.out, results)
     print()
-    print(f"{'variant':>15} | median s/epoch | samples/s | ours is faster by")
-    for name in median:
-        ratio = median[name] / median["ours"]
-        print(f"{name:>15} | {median[name]:14.3f} | {results['samples_per_second'][name]:9d} | {ratio:.2f}x")
+    print(f"{'variant':>15} | native s/epoch | ours faster by | portable s/epoch | ours faster by | portable/native")
+    for name in VARIANTS:
+        native, portable = by_mode["native"][name], by_mode["portable"][name]
+        print(
+            f"{name:>15} | {native:14.3f} | {native / by_mode['native']['ours']:13.2f}x | {portable:16.3f} | "
+            f"{portable / by_mode['portable']['ours']:13.2f}x | {portable / native:14.2f}x"
+        )
     print(
         f"float32 matmul: {gflops:.0f} GFLOP/s; one epoch is {flops / 1e12:.3f} TFLOP, so the compute limit is "
-        f"{limit:.2f} s/epoch and ours runs at {results['ours_over_compute_limit']}x that"
+        f"{limit:.2f} s/epoch and ours runs at {results['ours_over_compute_limit']['native']}x that (native), "
+        f"{results['ours_over_compute_limit']['portable']}x (portable)"
     )
     print(f"measured on {cpu_summary(results['machine'])}; results written to {args.out}")
+
+
+def take_turns(workers: list[Worker], rounds: int) -> dict[str, list[float]]:
+    """Each worker's epochs in seconds, an epoch each in turn; the workers are closed after."""
+    seconds = {w.name: [] for w in workers}
+    for round_ in range(rounds):
+        for w in workers:
+            start = time.perf_counter()
+            w.run_epoch()
+            seconds[w.name].append(time.perf_counter() - start)
+            print(f"round {round_ + 1}/{rounds} {w.name:>24}: {seconds[w.name][-1]:.2f} s", flush=True)
+    for w in workers:
+        w.close()
+    return seconds
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Imported first by every stage: one line instead of a traceback when `python` lacks the project's packages,
-and from then on when the stage is interrupted (SIGINT, SIGTERM), even while it imports TensorFlow.
+and from then on when the stage is interrupted (SIGINT, SIGTERM), even while it imports TensorFlow; and the
+numerics its params file names (`numerics`), which must be chosen before TensorFlow loads (common/numerics.py).
 
 DVC runs each stage's `python` from PATH, which is the system's interpreter unless `.venv` is activated.
 """
@@ -19,6 +20,11 @@ if missing:
     )
     sys.exit(2)
 
-from fashionlab.common import interrupts  # noqa: E402 - only once the package is known to be there
+import argparse  # noqa: E402
+
+from fashionlab.common import interrupts, numerics  # noqa: E402 - only once the package is known to be there
 
 interrupts.install()
+_options = argparse.ArgumentParser(add_help=False)
+_options.add_argument("--params", default="params.yaml")  # as every stage names it (common/stage_cli.py)
+numerics.request(_options.parse_known_args()[0].params)

@@ -28,9 +28,10 @@ from fashionlab.data.splits import split_bytes, split_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-# Stages run with oneDNN on unless the environment says otherwise: AVX-512 machines run TensorFlow so by
-# default, and it is the start-up that prints the most, so every stage test checks "one line on stderr"
-# on any x86 CPU. (TF_ENABLE_ONEDNN_OPTS=0 in the environment runs them with oneDNN off.)
+# Stages of native numerics run with oneDNN on unless the environment says otherwise: AVX-512 machines run
+# TensorFlow so by default, and it is the start-up that prints the most, so every such stage test checks "one
+# line on stderr" on any x86 CPU. (TF_ENABLE_ONEDNN_OPTS=0 in the environment runs them with oneDNN off; portable
+# numerics, the default, turn it off whatever the environment says.)
 STAGE_ENV = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")}
 
 
@@ -95,9 +96,10 @@ def save_split(folder: Path, split: str, images: np.ndarray, labels: np.ndarray)
 
 
 def quickest_params(**sections) -> dict:
-    """`tiny_params` at its quickest: one epoch, no XLA compilation, one step per call."""
+    """`tiny_params` at its quickest: one epoch, no XLA compilation (so native numerics), one step per call."""
     params = tiny_params(**sections)
     params["train"].update(epochs=1, jit_compile=False, steps_per_call=1)
+    params["numerics"] = sections.get("numerics", "native")
     return params
 
 

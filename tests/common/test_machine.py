@@ -1,6 +1,6 @@
 """fashionlab.common.machine: the CPU record every published figure names, read from /proc/cpuinfo."""
 
-from fashionlab.common.machine import cpu_summary, describe_machine, parse_cpuinfo
+from fashionlab.common.machine import bytes_from, cpu_summary, describe_machine, parse_cpuinfo, run_record
 
 AVX2_ONLY = """processor\t: 0
 model name\t: AMD EPYC 7B13
@@ -38,3 +38,20 @@ def test_unreadable_flags_are_unknown_not_absent(tmp_path):
     machine = describe_machine(tmp_path / "no-cpuinfo")
     assert machine["cpu_flags"] is None
     assert cpu_summary(machine).endswith("instruction sets not read")
+
+
+def test_portable_runs_of_two_cpus_have_the_same_bytes_and_native_ones_do_not(tmp_path):
+    """What `fashionlab compare` groups runs by when it says that a group mixes machines."""
+    (tmp_path / "avx2").write_text(AVX2_ONLY)
+    (tmp_path / "spr").write_text(SAPPHIRE_RAPIDS)
+    cpus = [describe_machine(tmp_path / name) for name in ("avx2", "spr")]
+
+    def made_by(mode: str) -> set[str]:
+        numerics = {"numerics": mode, "environment": {}}
+        return {bytes_from(run_record(cpu, mode == "native", "2.21.0", numerics)) for cpu in cpus}
+
+    assert made_by("portable") == {"portable numerics, TensorFlow 2.21.0"}
+    native = made_by("native")
+    assert len(native) == 2 and all("native numerics" in summary for summary in native)
+    assert {summary.split(",")[0] for summary in native} == {"AMD EPYC 7B13", "Intel(R) Xeon(R) Platinum 8480+"}
+    assert bytes_from({"cpu_model": "a run made before machine.json had a summary"}) is None

@@ -71,3 +71,21 @@ def test_a_folder_without_parameters_stops_the_group_in_one_record(tmp_path):
             "error": f"{tmp_path}/missing/params.yaml: file not found, expected the pipeline's parameters",
         },
     ]
+
+
+@requires_debian_data
+def test_a_seed_of_the_other_numerics_ends_the_group_with_a_switch(tmp_path):
+    """The numerics are chosen before TensorFlow loads: a group of native numerics trains the native seed, then
+    hands the portable one back untouched for a group started with portable numerics."""
+    native = seed_folder(tmp_path, "native", jit_compile=True)
+    params = tiny_params(train={"epochs": 1})
+    params["numerics"] = "native"
+    write_params(native / "params.yaml", params)
+    portable = seed_folder(tmp_path, "portable", jit_compile=True)
+    result, events = run_group([native, portable], env={"FASHIONLAB_NUMERICS": "native"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    kinds = [(event["event"], event.get("folder")) for event in events if event["event"] != "epoch"]
+    assert kinds == [("ready", None), ("start", str(native)), ("done", str(native)), ("switch", str(portable))]
+    assert events[-1]["numerics"] == "portable"
+    assert json.loads((native / "metrics" / "machine.json").read_text())["numerics"] == "native"
+    assert set(snapshot(portable)) == {"params.yaml"}

@@ -23,6 +23,7 @@ def test_nan_loss_keeps_the_last_good_checkpoint(data, tmp_path):
     raw = tiny_params(data={"train_subset": 250})
     raw["model"]["hidden_units"] = [16, 8]
     raw["train"].update(epochs=3, batch_size=32, jit_compile=False)
+    raw["numerics"] = "native"  # a step outside XLA: native numerics only
     raw["train"]["groups"]["lower"]["learning_rate"] = 1e38
     params = parse_params(raw)
     history = short_fit(make_trainer(), data, epochs=1)
@@ -50,6 +51,7 @@ def test_outputs_are_written_with_the_checkpoint_after_every_epoch(data, tmp_pat
     raw = tiny_params()
     raw["model"]["hidden_units"] = [16, 8]
     raw["train"].update(epochs=3, batch_size=32, jit_compile=False)
+    raw["numerics"] = "native"  # a step outside XLA: native numerics only
     params = parse_params(raw)
     written = []
 
@@ -78,6 +80,7 @@ def test_a_signal_after_the_last_poll_is_acted_on_once_the_outputs_are_written(d
     raw = tiny_params()
     raw["model"]["hidden_units"] = [16, 8]
     raw["train"].update(epochs=2, batch_size=32, jit_compile=False)
+    raw["numerics"] = "native"  # a step outside XLA: native numerics only
     params = parse_params(raw)
 
     class SignalledAtTheEnd(TrainingDisplay):

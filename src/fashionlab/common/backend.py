@@ -17,6 +17,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
+from fashionlab.common import numerics
+
 SEVERITIES = "IWEF"  # absl's record prefix, in TF_CPP_MIN_LOG_LEVEL's order: INFO 0 … FATAL 3
 _RECORD = re.compile(rf"([{SEVERITIES}])\d{{4}} [^\]]*\] (oneDNN )?")  # "I0000 00:00:17.74  2787 port.cc:153] …"
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
@@ -72,6 +74,7 @@ def notices_filtered() -> Iterator[None]:
 
 
 log_level()  # before the import: the default applies to TensorFlow's own filter too
+NUMERICS = numerics.apply()  # before the import too: the libraries read their switches when TensorFlow loads
 with notices_filtered():
     import keras
     import tensorflow as tf
@@ -87,4 +90,4 @@ def onednn_enabled() -> bool | None:
     return bool(_pywrap_util_port.IsMklEnabled())
 
 
-__all__ = ["keras", "notices_filtered", "onednn_enabled", "tf"]
+__all__ = ["NUMERICS", "keras", "notices_filtered", "onednn_enabled", "tf"]

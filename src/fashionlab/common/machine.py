@@ -57,9 +57,10 @@ def cpu_summary(machine: dict) -> str:
     return f"{machine['cpu_model']}, {machine['cpu_cores']} cores, {vector}, {'AMX' if flags['amx'] else 'no AMX'}"
 
 
-def run_record(machine: dict, onednn: bool | None, tensorflow: str) -> dict:
-    """What a run records of where it ran (`metrics/machine.json`, outside the metrics): runs of the same
-    seed on two such machines differ in the last bits, and `fashionlab compare` says when a group mixes them.
+def run_record(machine: dict, onednn: bool | None, tensorflow: str, numerics: dict) -> dict:
+    """What a run records of where it ran (`metrics/machine.json`, outside the metrics). `numerics` is
+    `common.numerics.record()`: with native numerics, runs of the same seed on two such machines differ in the
+    last bits, and `fashionlab compare` says when a group mixes them; portable runs do not.
     `node` is the host that trained it (a cluster's seeds come from many), `threads` the threads TensorFlow's
     operations ran on (`TF_NUM_INTRAOP_THREADS`, as a cluster's node sets it, else the CPUs it may use)."""
     onednn_text = {True: "oneDNN on", False: "oneDNN off", None: "oneDNN unknown"}[onednn]
@@ -69,8 +70,20 @@ def run_record(machine: dict, onednn: bool | None, tensorflow: str) -> dict:
         "threads": threads(),
         "onednn": onednn,
         "tensorflow": tensorflow,
-        "summary": f"{cpu_summary(machine)}, {onednn_text}, TensorFlow {tensorflow}",
+        **numerics,
+        "summary": f"{cpu_summary(machine)}, {onednn_text}, {numerics['numerics']} numerics, TensorFlow {tensorflow}",
     }
+
+
+def bytes_from(record: dict) -> str | None:
+    """What decides a run's bytes besides its parameters, from its `metrics/machine.json`: for portable numerics
+    only TensorFlow's version, for native the machine too (`summary`); None for a record without a summary."""
+    summary = record.get("summary")
+    if not isinstance(summary, str):
+        return None
+    if record.get("numerics") == "portable":
+        return f"portable numerics, TensorFlow {record.get('tensorflow')}"
+    return summary
 
 
 def threads() -> int | None:

@@ -125,11 +125,18 @@ class EvaluateParams(_Section):
     batch_size: int = Field(description="test images per forward pass (memory, not results)", ge=1)
 
 
+Numerics = Literal["portable", "native"]  # common/numerics.py says what each does
+
+
 class Params(_Section):
     seed: int = Field(
         description="the split, the data order of every epoch and the initial weights",
         ge=0,
         le=2**31 - 1,
+    )
+    numerics: Numerics = Field(
+        description="`portable`: the same bytes on every x86-64 CPU and thread count; `native`: each CPU's "
+        "fastest kernels (docs/explanation/reproducibility.md)"
     )
     data: DataParams
     parity: ParityParams
@@ -143,6 +150,10 @@ class Params(_Section):
         data, train = self.data, self.train
         if data.train_subset is not None and data.train_subset > TRAIN_IMAGES - data.val_size:
             raise _Problem("data.train_subset", f"an integer in [1, {TRAIN_IMAGES - data.val_size}]", data.train_subset)
+        if self.numerics == "portable" and not train.jit_compile:
+            # Only XLA's kernels are the same for any thread count: a step on TensorFlow's own differs by it.
+            expected = "true under numerics: portable (or numerics: native)"
+            raise _Problem("train.jit_compile", expected, train.jit_compile)
         if train.batch_size > data.train_size:
             raise _Problem("train.batch_size", f"an integer in [1, {data.train_size}]", train.batch_size)
         valid = self.model.layer_names

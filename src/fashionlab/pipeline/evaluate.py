@@ -31,7 +31,7 @@ def evaluate(
 ) -> tuple[dict[Path, Content], dict]:
     """The scores' files and the scores (accuracy, macro F1, loss)."""
     class_names = DATASETS[params.data.dataset].class_names
-    logits = predict_logits(model, images, params.evaluate.batch_size)
+    logits = predict_logits(model, images, params.evaluate.batch_size, compiled=params.numerics == "portable")
     predictions = logits.argmax(axis=1)
     scores, per_class = classification_scores(labels, predictions, class_names)
     scores["loss"] = cross_entropy(logits, labels)

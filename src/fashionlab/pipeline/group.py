@@ -10,7 +10,9 @@ Usage: python -m fashionlab.pipeline.group, run from the project, reading folder
 it closes (so a command can add seeds in rounds). Each folder holds a seed's params.yaml, of any configuration;
 the outputs go where the stages write them, inside it. Progress goes to stdout, one JSON object a line: "ready"
 once its imports are done, then "start", "epoch" and "done" or "failed" for each folder, or "error" when the
-group cannot go on (a full disk, a damaged dataset, a signal).
+group cannot go on (a full disk, a damaged dataset, a signal). Its numerics are the ones `FASHIONLAB_NUMERICS`
+names, chosen before TensorFlow loads (common/numerics.py): it ends with "switch" at the first folder whose
+params ask for the other mode, which a group started with that mode then trains.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from fashionlab.common import interrupts
-from fashionlab.common.backend import tf
+from fashionlab.common.backend import NUMERICS, tf
 from fashionlab.common.errors import FashionlabError, ParamsError, ParityError, TrainingError
 from fashionlab.common.outputs import write_files
 from fashionlab.common.params import Params, load_params
@@ -128,6 +130,9 @@ def run(folders: Iterable[str]) -> None:
     for name in folders:
         folder = Path(name.rstrip("\n"))
         params = load_params(folder / PARAMS)
+        if params.numerics != NUMERICS:  # chosen before TensorFlow loaded: a new group runs it (`numerics`)
+            say("switch", folder=str(folder), numerics=params.numerics)
+            return
         say("start", folder=str(folder), seed=params.seed)
         started = time.perf_counter()
         try:

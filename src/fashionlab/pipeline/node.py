@@ -7,7 +7,8 @@ standard library: the node's Python must have the project's packages for the gro
 
 The group gets the CPUs the actor holds, and its TensorFlow exactly as many threads (`TF_NUM_INTRAOP_THREADS`,
 `TF_NUM_INTEROP_THREADS`, `OMP_NUM_THREADS`), which each run's `metrics/machine.json` records: a node's seed is
-the seed trained alone, with `dvc repro`, on a machine of that kind and size.
+the seed trained alone, with `dvc repro`, on a machine of that kind and size. With portable numerics (the
+default) the kind and size do not change the bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 
 PARAMS = "params.yaml"
+NUMERICS = "FASHIONLAB_NUMERICS"  # common.numerics.VARIABLE; the seeds' own params.yaml decides, group by group
 
 
 class NodeGroup:
@@ -40,12 +42,17 @@ class NodeGroup:
                 partial.write_bytes(data)
                 partial.replace(cache / name)
         self.threads = str(cpus)
+        self.log = self.place / "group.log"
+        self._spawn(os.environ.get(NUMERICS, "portable"))
+
+    def _spawn(self, numerics: str) -> None:
+        """The group process, its TensorFlow loaded with `numerics` (`FASHIONLAB_NUMERICS`)."""
         environment = {
             **os.environ,
             "PYTHONPATH": str(self.home / "src"),
+            NUMERICS: numerics,
             **dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"), self.threads),
         }
-        self.log = self.place / "group.log"
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "fashionlab.pipeline.group"],
@@ -70,11 +77,14 @@ class NodeGroup:
         shutil.rmtree(folder, ignore_errors=True)  # a seed this actor was given before, lost with its node
         folder.mkdir(parents=True)
         (folder / PARAMS).write_text(params, encoding="utf-8")
-        self.process.stdin.write(f"{folder}\n")
-        self.process.stdin.flush()
+        self._give(folder)
         while (event := self._next())["event"] not in ("done", "failed"):
             if event["event"] == "error":
                 raise RuntimeError(event["error"])
+            if event["event"] == "switch":  # a seed of the other numerics: a group started with them trains it
+                self.process.wait()
+                self._spawn(event["numerics"])
+                self._give(folder)
         if event["event"] == "done":
             event["files"] = {
                 path.relative_to(folder).as_posix(): path.read_bytes()
@@ -84,6 +94,10 @@ class NodeGroup:
         event["node"] = platform.node()
         shutil.rmtree(folder, ignore_errors=True)
         return event
+
+    def _give(self, folder: Path) -> None:
+        self.process.stdin.write(f"{folder}\n")
+        self.process.stdin.flush()
 
     def _next(self) -> dict:
         line = self.process.stdout.readline()

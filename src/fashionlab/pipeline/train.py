@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fashionlab.common import numerics
 from fashionlab.common.backend import onednn_enabled, tf
 from fashionlab.common.machine import describe_machine, run_record
 from fashionlab.common.outputs import Content, csv_bytes, json_bytes
@@ -53,7 +54,7 @@ def train(
             Path(args.summary): json_bytes(summarize(result.history)),
         }
         if finished:
-            machine = run_record(describe_machine(), onednn_enabled(), tf.__version__)
+            machine = run_record(describe_machine(), onednn_enabled(), tf.__version__, numerics.record())
             files[Path(args.model)] = saved_bytes(trainer.model)
             files[Path(args.timing)] = json_bytes(result.timing(len(train_split[1])))
             files[Path(args.machine)] = json_bytes(machine)

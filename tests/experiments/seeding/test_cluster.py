@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -23,6 +24,7 @@ from tests.conftest import (
     requires_debian_data,
     run_project,
     sh,
+    write_params,
 )
 from tests.experiments.commands.test_seeds import (
     FINISHED,
@@ -104,6 +106,46 @@ def reruns_alone_to_the_same_bytes(project, name: str) -> dict:
     sh(project, "git", "checkout", "--", ".")
     sh(project, "dvc", "checkout", "--force")
     return machine
+
+
+@pytest.fixture(scope="module")
+def portable(tmp_path_factory):
+    """The tiny project with portable numerics (so XLA), run and committed."""
+    repo = run_project(tmp_path_factory.mktemp("portable"))
+    params = read_yaml((repo / "params.yaml").read_text())
+    params["numerics"], params["train"]["jit_compile"] = "portable", True
+    write_params(repo / "params.yaml", params)
+    sh(repo, "dvc", "repro")
+    commit_all(repo, "portable numerics")
+    return repo
+
+
+def seed_on_a_node(repo, cluster, cpus: int) -> tuple[dict, dict]:
+    """Seed 1, trained on a cluster whose one node has `cpus` CPUs: its outputs in dvc.lock (but the clock and the
+    machine record), and its machine record."""
+    node = cluster.add_node(num_cpus=cpus)
+    added = fashionlab(repo, "seeds", "3", "--cluster", cluster.address).stdout  # seeds 1 and 2, beside 42
+    cluster.remove_node(node)
+    (name,) = [found[2] for line in added.splitlines() if (found := FINISHED.fullmatch(line)) and found[1] == "1"]
+    sh(repo, "dvc", "exp", "apply", name)
+    outs = {
+        out["path"]: out["md5"]
+        for stage in read_yaml((repo / "dvc.lock").read_text())["stages"].values()
+        for out in stage["outs"]
+        if out["path"] not in ("metrics/timing.json", "metrics/machine.json")
+    }
+    return outs, json.loads((repo / "metrics" / "machine.json").read_text())
+
+
+def test_a_portable_seed_is_the_same_bytes_on_a_node_of_1_cpu_and_on_one_of_2(portable, tmp_path, cluster):
+    copies = [shutil.copytree(portable, tmp_path / f"{cpus} cpus", symlinks=True) for cpus in (1, 2)]
+    (one, one_machine), (two, two_machine) = (
+        seed_on_a_node(copy, cluster, cpus) for copy, cpus in zip(copies, (1, 2), strict=True)
+    )
+    assert (one_machine["threads"], two_machine["threads"]) == (1, 2)
+    assert one_machine["numerics"] == two_machine["numerics"] == "portable"
+    assert "models/model.keras" in one
+    assert one == two
 
 
 def until_a_seed_is_back(command: subprocess.Popen) -> list[str]:

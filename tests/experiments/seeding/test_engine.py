@@ -5,12 +5,15 @@ tests/experiments/commands/test_seeds.py)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sys
 import threading
 
 import pytest
+
+from tests.conftest import requires_debian_data, tiny_params, write_params
 
 FAKE_GROUP = """
 import json, signal, sys, time
@@ -44,3 +47,34 @@ def test_a_group_that_missed_the_signal_ends_with_its_seed_in_hand(tmp_path, mon
     assert str(stop.value) == (
         "interrupted by SIGINT: the seeds that finished were kept (workspace's seeds 1, 2); run it again"
     )
+
+
+@pytest.mark.slow
+@requires_debian_data
+def test_this_machines_group_trains_seeds_of_both_numerics_each_with_its_own(tmp_path):
+    """The group starts with the workspace's numerics; a seed of the other mode starts a group with those, and
+    every seed records the mode it was trained with."""
+    from fashionlab.experiments.seeding.local import LocalGroup
+
+    write_params(tmp_path / "params.yaml", {**tiny_params(), "numerics": "native"})
+    folders = []
+    for name, mode in (("a", "portable"), ("b", "native"), ("c", "portable")):
+        (tmp_path / name).mkdir()
+        write_params(tmp_path / name / "params.yaml", {**tiny_params(train={"epochs": 1}), "numerics": mode})
+        folders.append(tmp_path / name)
+    group = LocalGroup(tmp_path, tmp_path / "group.log")
+    group.start()
+    waiting = list(folders)
+    events = group.events(lambda: waiting.pop(0) if waiting else None)
+    done = []
+    while len(done) < len(folders):
+        event = next(events)
+        assert event["event"] not in ("failed", "error"), event
+        if event["event"] == "done":
+            done.append(event["folder"])
+    group.close(used=True)
+    assert done == [str(folder) for folder in folders]
+    recorded = [json.loads((folder / "metrics" / "machine.json").read_text()) for folder in folders]
+    assert [record["numerics"] for record in recorded] == ["portable", "native", "portable"]
+    portable_flags = [bool(record["environment"]["TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL"]) for record in recorded]
+    assert portable_flags == [True, False, True]

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fashionlab.common.errors import RevisionError
+from fashionlab.common.machine import bytes_from
 from fashionlab.data.catalog import DATASETS, DatasetSpec
 from fashionlab.experiments.records.prediction_rows import parse_rows
 from fashionlab.experiments.records.revisions import Blob, read_committed, resolve
@@ -137,14 +138,16 @@ def _keep(path: Path, classes: np.ndarray) -> None:
 
 
 def _machine(name: str, blob: Blob | None) -> str | None:
-    """The summary of a run's machine record; None for a run made before runs recorded it."""
+    """What decides a run's bytes besides its parameters (`machine.bytes_from`: the machine for native numerics,
+    not for portable); None for a run made before runs recorded it."""
     if blob is None:
         return None
     record = _parse_json(name, MACHINE, _text(name, MACHINE, blob.data))
-    summary = record.get("summary")
-    if not isinstance(summary, str):
+    made_by = bytes_from(record)
+    if made_by is None:
+        summary = record.get("summary")
         raise RevisionError(f"{name}: {MACHINE}: summary: expected the text `train` writes, got {summary!r}")
-    return summary
+    return made_by
 
 
 def check_same_test_set(a: Predictions, b: Predictions) -> None:

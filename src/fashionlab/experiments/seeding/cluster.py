@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from fashionlab.common import numerics
 from fashionlab.common.errors import RevisionError
 from fashionlab.common.outputs import write_files
 from fashionlab.common.params import load_params
@@ -67,9 +68,12 @@ class ClusterGroups:
             raise RevisionError("--cluster needs Ray, which this environment lacks (`make install`)") from None
         self.code = Path(tempfile.mkdtemp(prefix="fashionlab-commit-"))
         self.commit = _export_head(self.root, self.code)
-        # The nodes import fashionlab from the commit's src/, ahead of any installed copy, and run TensorFlow's
-        # oneDNN kernels as this machine asks (TF_ENABLE_ONEDNN_OPTS changes the numerics): the seeds it asks for.
-        variables = {"PYTHONPATH": "src"} | {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+        # The nodes import fashionlab from the commit's src/, ahead of any installed copy, and start their groups
+        # with the workspace's numerics (a seed of the other mode restarts its node's group: pipeline/node.py);
+        # with native numerics they run TensorFlow's oneDNN kernels as this machine asks (TF_ENABLE_ONEDNN_OPTS).
+        mode = numerics.declared(self.root / PARAMS) or numerics.DEFAULT
+        variables = {"PYTHONPATH": "src", numerics.VARIABLE: mode}
+        variables |= {name: os.environ[name] for name in PASSED_ON if name in os.environ}
         runtime = {"working_dir": str(self.code), "env_vars": variables}
         options = {"logging_level": "ERROR", "log_to_driver": False, "runtime_env": runtime}
         if self.address == LOCAL:

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from fashionlab.common import numerics
+
 
 class LocalGroup:
     """The group process on this machine, fed a seed's folder when it starts the one before, so it never waits
@@ -24,13 +26,22 @@ class LocalGroup:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        """Started now if it is not yet: its imports (TensorFlow's, seconds) then go on while the command reads
-        what to train."""
+        """Started now if it is not yet, with the workspace's numerics (what most seeds ask for): its imports
+        (TensorFlow's, seconds) then go on while the command reads what to train."""
         if self.process is None:
-            with open(self.log, "w") as log:
-                self.process = subprocess.Popen(
-                    self.command, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
-                )
+            self._spawn(numerics.declared(self.root / "params.yaml") or numerics.DEFAULT)
+
+    def _spawn(self, mode: numerics.Mode) -> None:
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=numerics.environment(mode),
+            )
 
     def events(self, feed: Callable[[], Path | None]) -> Iterator[dict]:
         self._give(feed())
@@ -40,9 +51,13 @@ class LocalGroup:
                 yield {"event": "error", "error": self._log_tail()}
                 return
             event = json.loads(line)
-            if event["event"] == "start":
+            if event["event"] == "switch":  # a seed of the other numerics: a group started with them trains it
+                self.process.wait()
+                self._spawn(event["numerics"])
+                self._give(Path(event["folder"]))
+            elif event["event"] == "start":
                 self._give(feed())
-            if event["event"] != "ready":
+            if event["event"] not in ("ready", "switch"):
                 yield event
 
     def _give(self, project: Path | None) -> None:
