@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fashionlab.common import numerics
 from fashionlab.common.errors import ParamsError, RevisionError
 from fashionlab.common.params import parse_yaml
 from fashionlab.experiments.terms.names import PARAMS, WORKSPACE, flatten, shown
+
+
+def workspace_numerics(root: Path) -> numerics.Mode:
+    """The numerics the workspace's `params.yaml` names (the default where it names none): what most seeds a
+    command trains ask for, so what an engine's group starts with."""
+    return numerics.declared(root / PARAMS) or numerics.DEFAULT
 
 
 def check_current(root: Path) -> None:

@@ -29,6 +29,7 @@ from fashionlab.common.params import load_params
 from fashionlab.data.catalog import DATASETS
 from fashionlab.data.download import locate_archives
 from fashionlab.experiments.records.git import git, run_git
+from fashionlab.experiments.records.workspace import workspace_numerics
 from fashionlab.experiments.seeding import cluster_access
 from fashionlab.experiments.seeding.cluster_access import first_line
 from fashionlab.experiments.terms.names import PARAMS
@@ -71,8 +72,7 @@ class ClusterGroups:
         # The nodes import fashionlab from the commit's src/, ahead of any installed copy, and start their groups
         # with the workspace's numerics (a seed of the other mode restarts its node's group: pipeline/node.py);
         # with native numerics they run TensorFlow's oneDNN kernels as this machine asks (TF_ENABLE_ONEDNN_OPTS).
-        mode = numerics.declared(self.root / PARAMS) or numerics.DEFAULT
-        variables = {"PYTHONPATH": "src", numerics.VARIABLE: mode}
+        variables = {"PYTHONPATH": "src", numerics.VARIABLE: workspace_numerics(self.root)}
         variables |= {name: os.environ[name] for name in PASSED_ON if name in os.environ}
         runtime = {"working_dir": str(self.code), "env_vars": variables}
         options = {"logging_level": "ERROR", "log_to_driver": False, "runtime_env": runtime}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fashionlab.common import numerics
+from fashionlab.experiments.records.workspace import workspace_numerics
 
 
 class LocalGroup:
@@ -29,7 +30,7 @@ class LocalGroup:
         """Started now if it is not yet, with the workspace's numerics (what most seeds ask for): its imports
         (TensorFlow's, seconds) then go on while the command reads what to train."""
         if self.process is None:
-            self._spawn(numerics.declared(self.root / "params.yaml") or numerics.DEFAULT)
+            self._spawn(workspace_numerics(self.root))
 
     def _spawn(self, mode: numerics.Mode) -> None:
         with open(self.log, "w") as log:
