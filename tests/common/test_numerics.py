@@ -114,3 +114,20 @@ def test_a_native_process_started_by_a_portable_one_runs_the_users_settings():
     assert active == "native" and "--xla_cpu_use_xnnpack=false" not in flags
     if onednn is not None:
         assert onednn is True
+
+
+def test_a_setting_made_after_the_portable_switches_is_kept_when_they_are_undone(monkeypatch):
+    """A portable process's environment, inherited (a Ray node started from it), then given the driver's own
+    `TF_ENABLE_ONEDNN_OPTS=1` (the cluster's runtime environment): a native group undoes only the switches still
+    as portable numerics set them, so it runs, and records, the value it was given."""
+    monkeypatch.setattr(numerics.os, "environ", {numerics.VARIABLE: "portable"})
+    numerics.apply()
+    inherited = {**numerics.os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
+    monkeypatch.setattr(numerics.os, "environ", {**inherited, numerics.VARIABLE: "native"})
+    assert numerics.apply() == "native"
+    assert {name: numerics.os.environ.get(name) for name in numerics.RECORDED} == {
+        "XLA_FLAGS": None,
+        "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": None,
+        "TF_ENABLE_ONEDNN_OPTS": "1",
+        "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
+    }

@@ -63,17 +63,21 @@ def settings(mode: Mode, environ: dict[str, str]) -> dict[str, str]:
     }
 
 
-BEFORE = "FASHIONLAB_NUMERICS_BEFORE"  # the variables portable numerics changed, as they were (JSON)
+BEFORE = "FASHIONLAB_NUMERICS_BEFORE"  # JSON: each variable portable numerics changed, [as it was, as set]
 
 
 def restored(environ: dict[str, str]) -> dict[str, str]:
-    """`environ` as it was before portable numerics changed it, here or in the process that started this one."""
+    """`environ` as it was before portable numerics changed it, here or in the process that started this one.
+    A variable set again since (a Ray cluster's runtime environment gives its nodes the driver's
+    `TF_ENABLE_ONEDNN_OPTS`) keeps that newer value: only what is still as portable numerics set it is undone."""
     environ = dict(environ)
-    for name, value in json.loads(environ.pop(BEFORE, "{}")).items():
-        if value is None:
+    for name, (was, set_to) in json.loads(environ.pop(BEFORE, "{}")).items():
+        if environ.get(name) != set_to:
+            continue
+        if was is None:
             environ.pop(name, None)
         else:
-            environ[name] = value
+            environ[name] = was
     return environ
 
 
@@ -84,7 +88,7 @@ def apply() -> Mode:
     environ = restored(dict(os.environ))
     changes = settings(mode, environ)
     if changes:
-        environ[BEFORE] = json.dumps({name: environ.get(name) for name in changes})
+        environ[BEFORE] = json.dumps({name: [environ.get(name), value] for name, value in changes.items()})
     environ |= {**changes, VARIABLE: mode}
     for name in os.environ.keys() - environ.keys():
         del os.environ[name]
