@@ -121,10 +121,50 @@ def test_a_configuration_whose_runs_failed_leaves_the_race_not_counted_as_worse(
     assert alone[-1].outcome == "alone" and alone[-1].leader == 0 and alone[-1].failed == (1,)
 
 
-def test_the_named_runs_seeds_come_first_then_ascending():
+def test_the_named_runs_seeds_come_first_then_in_the_order_they_were_trained():
     runs = [{42: 1, 1: 1, 2: 1, 7: 1}, {42: 1, 2: 1, 7: 1, 9: 1}]
     assert look_order(runs, [0, 1], [42, None]) == [42, 2, 7]
-    assert look_order(runs, [1], []) == [2, 7, 9, 42]
+    assert look_order(runs, [1], []) == [2, 7, 9, 42]  # no times known: by seed number
+    # a seed counts once the last configuration has it: 7 was trained by both before 2 was by the second
+    trained = [{42: 0.0, 1: 5.0, 2: 6.0, 7: 1.0}, {42: 9.0, 2: 8.0, 7: 2.0, 9: 3.0}]
+    assert look_order(runs, [0, 1], [], trained) == [7, 2, 42]
+    assert look_order(runs, [0, 1], [42], trained) == [42, 7, 2]
+
+
+def test_seeds_trained_after_a_race_leave_its_looks_as_they_were():
+    runs = sweep([0.0, 0.002, 0.001], seeds=8, seed=1)
+    trained = [{s: float(s if s != 8 else 0) for s in r} for r in runs]  # seed 8 first: the workspace's, say
+    made = race_looks(
+        [{s: r[s] for s in r if s <= 5 or s == 8} for r in runs],
+        5,
+        rope=0.005,
+        resamples=500,
+        trained=trained,
+        choose=True,
+    )
+    later = race_looks(runs, 5, rope=0.005, resamples=500, trained=trained, choose=True)  # 6 and 7 came since
+    assert made == later and made[0].order == (8, 1, 2)
+
+
+def test_a_race_that_chooses_names_a_good_choice_before_every_one_is_placed():
+    """Three near-equal configurations and a clearly worse one: no winner, and not every one placed within the
+    ROPE of the leader, yet some are good choices: no other's interval against them reaches past the ROPE."""
+    runs = sweep([0.0, 0.0, -0.04, 0.0005])
+    placed = race_looks(runs, 20, rope=0.01, resamples=1000)
+    chosen = race_looks(runs, 20, rope=0.01, resamples=1000, choose=True)
+    assert chosen[-1].outcome == "choice" and chosen[-1].seeds <= placed[-1].seeds
+    for i, others in chosen[-1].good.items():
+        assert i in chosen[-1].remaining and 2 not in chosen[-1].good
+        assert {s.configuration for s in others} == set(chosen[-1].remaining) - {i}
+        assert all(s.interval[1] <= 0.01 for s in others)
+    assert chosen[0].standings == placed[0].standings  # the same comparisons with the leader, to the bit
+
+
+def test_no_choice_while_another_may_be_better_by_more_than_the_rope():
+    """A ROPE narrower than what five seeds can resolve: each may still be better than the other by more."""
+    made = race_looks(sweep([0.0, 0.0], seeds=5), 5, rope=0.0005, resamples=1000, choose=True)
+    assert made[-1].outcome == "budget" and all(look.good == {} for look in made)
+    assert all(max(s.interval[1], -s.interval[0]) > 0.0005 for look in made for s in look.standings)
 
 
 def test_a_race_of_two_is_decide_read_as_b_minus_a():

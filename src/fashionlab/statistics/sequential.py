@@ -21,13 +21,21 @@ selecting the population with the largest mean from k normal populations") with 
 its k − 1 comparisons' repeated intervals misses, each at most α/(k − 1) over all looks, so at most α in all,
 whichever configuration leads when. Two configurations are `decide`'s case, k − 1 = 1: the same looks, the same
 intervals.
+
+A race that chooses (`choose=True`, `fashionlab race`) also ends with a good selection (Eckman & Henderson,
+"Guarantees on the probability of good selection", WSC 2018): configuration i is a *good choice* at a look once
+the upper end of every other remaining l's repeated interval of (l − i) is at most the ROPE. Naming a
+configuration more than the ROPE below the true best b needs the interval of (b − i) to miss, one of b's k − 1
+comparisons, each held to α/(k − 1) over all looks: at most α in all, for any true means, whoever qualifies,
+however many qualify, and whichever of them is named. The rule is one-sided, so it settles long before every
+configuration is placed inside or outside the ROPE.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -141,22 +149,34 @@ class RaceLook:
     standings: tuple[Standing, ...]  # the other configurations still in, in their order
     dropped: tuple[int, ...]  # shown worse than another beyond the ROPE: they train no more seeds
     failed: tuple[int, ...]  # left before this look because their runs failed: out, not counted as worse
-    # What ended the race here: "winner" (one left, shown better than every other), "equivalent" (every one left
-    # within the ROPE of the leader), "budget" (the last planned look), "alone" (the others' runs failed); or None:
-    # the race goes on to the next look.
+    # What ended the race here: "winner" (one left, shown better than every other), "choice" (a race that
+    # chooses: some are good choices), "equivalent" (one that does not: every one left within the ROPE of the
+    # leader), "budget" (the last planned look), "alone" (the others' runs failed); or None: the race goes on.
     outcome: str | None
+    # Each good choice at this look (no other left better than it by more than the ROPE), with every other
+    # configuration left against it (the other minus it): a race that chooses only.
+    good: dict[int, tuple[Standing, ...]] = field(default_factory=dict)
 
     @property
     def remaining(self) -> tuple[int, ...]:
         return tuple(sorted({self.leader, *(s.configuration for s in self.standings)} - set(self.dropped)))
 
 
-def look_order(runs: Sequence[dict[int, np.ndarray]], racing: Collection[int], first: Sequence[int]) -> list[int]:
+def look_order(
+    runs: Sequence[dict[int, np.ndarray]],
+    racing: Collection[int],
+    first: Sequence[int],
+    trained: Sequence[dict[int, float]] = (),
+) -> list[int]:
     """The seeds every configuration in `racing` ran, in the order the looks take them: those of `first` (the
-    named runs' seeds) that they share, then ascending. A look after n seeds uses the first n."""
+    named runs' seeds) that they share, then in the order they were trained (`trained[i]`: when configuration i's
+    run of each seed was made; a seed counts once the last of them has it), ties and unknown times by seed number.
+    A look after n seeds uses the first n, so seeds trained since, by the race or any other command, come after
+    every look made: a rerun makes the same looks from the same seeds."""
     shared = set.intersection(*(set(runs[i]) for i in racing))
     head = [seed for seed in dict.fromkeys(first) if seed in shared]
-    return head + sorted(shared - set(head))
+    made = {seed: max((trained[i].get(seed, 0.0) for i in racing), default=0.0) if trained else 0.0 for seed in shared}
+    return head + sorted(shared - set(head), key=lambda seed: (made[seed], seed))
 
 
 def race_looks(
@@ -171,11 +191,15 @@ def race_looks(
     alpha: float = ALPHA,
     gamma: float = GAMMA,
     plan: tuple[int, ...] | None = None,
+    choose: bool = False,
+    trained: Sequence[dict[int, float]] = (),
 ) -> list[RaceLook]:
     """The looks of a race that the runs reach, in order, up to the one that ends it (`plan`: other looks than
-    the planned ones up to `max_seeds`, such as a single one, the fixed design).
+    the planned ones up to `max_seeds`, such as a single one, the fixed design; `choose`: end at the first look
+    with a good choice, instead of when every configuration left is placed against the leader).
 
-    `runs[i]` maps each seed configuration i ran to the test images its run got right. A configuration
+    `runs[i]` maps each seed configuration i ran to the test images its run got right, `trained[i]` to when
+    that run was made (`look_order`: the order the looks take the seeds in). A configuration
     dropped at a look has no seeds beyond it, and `failed` ones lack a seed the next look needs: they leave the
     race there, as failed. A rerun with more seeds repeats every earlier look exactly, so a race stopped by
     Ctrl-C goes on where it was.
@@ -186,18 +210,18 @@ def race_looks(
     limits = boundaries(plan, alpha / (len(runs) - 1), gamma)
     racing, made = list(range(len(runs))), []
     for size, boundary in zip(plan, limits, strict=True):
-        order = look_order(runs, racing, first)
+        order = look_order(runs, racing, first, trained)
         gone = [i for i in racing if i in failed] if len(order) < size else []
         racing = [i for i in racing if i not in gone]
         if len(racing) < 2:
             leader = racing[0] if racing else -1
             made.append(RaceLook(size, look_level(boundary), leader, (), {}, (), (), tuple(gone), "alone"))
             break
-        order = tuple(look_order(runs, racing, first)[:size])
+        order = tuple(look_order(runs, racing, first, trained)[:size])
         if len(order) < size:
             break  # seeds still to train
         rows = {i: np.stack([runs[i][s] for s in order]) for i in racing}
-        look = _look(rows, order, boundary, rope, resamples, seed, tuple(gone), final=size == plan[-1])
+        look = _look(rows, order, boundary, rope, resamples, seed, tuple(gone), final=size == plan[-1], choose=choose)
         made.append(look)
         racing = list(look.remaining)
         if look.outcome:
@@ -214,45 +238,68 @@ def _look(
     seed: int,
     gone: tuple[int, ...],
     final: bool,
+    choose: bool,
 ) -> RaceLook:
     level = look_level(boundary)
     means = {i: float(np.mean(correct)) for i, correct in rows.items()}
     leader = max(rows, key=lambda i: (means[i], -i))
-    standings = tuple(_against(rows, i, leader, level, rope, resamples, seed) for i in rows if i != leader)
+    against = _Pairs(rows, level, rope, resamples, seed)
+    standings = tuple(against(i, leader) for i in rows if i != leader)
     dropped = tuple(s.configuration for s in standings if s.verdict == "worse")
     if any(s.verdict == "better" for s in standings):  # the leader by its mean, shown worse by an interval
         dropped += (leader,)
     remaining = sorted(set(rows) - set(dropped))
     within = all(s.verdict in WITHIN for s in standings if s.configuration in remaining)
+    good = {}
+    if choose and len(remaining) > 1:
+        versus = {i: tuple(against(other, i) for other in remaining if other != i) for i in remaining}
+        good = {i: them for i, them in versus.items() if all(s.interval[1] <= rope for s in them)}
     if len(remaining) == 1:
         outcome = "winner"
-    elif within and leader in remaining:
+    elif good:
+        outcome = "choice"
+    elif within and leader in remaining and not choose:
         outcome = "equivalent"
     else:
         outcome = "budget" if final else None
-    return RaceLook(len(order), level, leader, order, means, standings, dropped, gone, outcome)
+    return RaceLook(len(order), level, leader, order, means, standings, dropped, gone, outcome, good)
 
 
-def _against(
-    rows: dict[int, np.ndarray], i: int, leader: int, level: float, rope: float, resamples: int, seed: int
-) -> Standing:
-    """Configuration i against the leader, computed as the later configuration minus the earlier one (so that a
-    race of two is `decide`'s B − A to the bit) and turned round where i comes first."""
-    first, second = sorted((i, leader))
-    result = compare_groups(rows[first], rows[second], paired=True, resamples=resamples, seed=seed, level=level)
-    difference, (low, high) = result.difference, result.interval
-    if i == first:
-        difference, low, high = -difference, -high, -low
-    return Standing(i, difference, (low, high), verdict(low, high, rope))
+class _Pairs:
+    """The paired comparisons of one look, each pair bootstrapped once: i − j, whichever of them is asked for."""
+
+    def __init__(self, rows: dict[int, np.ndarray], level: float, rope: float, resamples: int, seed: int):
+        self.rows, self.level, self.rope, self.resamples, self.seed = rows, level, rope, resamples, seed
+        self.made: dict[tuple[int, int], tuple[float, tuple[float, float]]] = {}
+
+    def __call__(self, i: int, j: int) -> Standing:
+        """Configuration i against j, computed as the later configuration minus the earlier one (so that a race of
+        two is `decide`'s B − A to the bit) and turned round where i comes first."""
+        first, second = sorted((i, j))
+        if (first, second) not in self.made:
+            result = compare_groups(
+                self.rows[first],
+                self.rows[second],
+                paired=True,
+                resamples=self.resamples,
+                seed=self.seed,
+                level=self.level,
+            )
+            self.made[first, second] = result.difference, result.interval
+        difference, (low, high) = self.made[first, second]
+        if i == first:
+            difference, low, high = -difference, -high, -low
+        return Standing(i, difference, (low, high), verdict(low, high, self.rope))
 
 
-def seeds_to_decide(seeds: int, low: float, high: float, rope: float) -> int:
-    """About how many shared seeds an undecided comparison needs for a verdict: its interval narrows as 1/√n, and
-    a verdict needs its half-width below the larger of the middle's distance to 0 (shown worse or better) and
-    to the ROPE's edge (shown within it). A projection from one look, not a promise."""
+def seeds_to_choose(seeds: int, low: float, high: float, rope: float) -> int | None:
+    """About how many shared seeds make the leader a good choice against one other configuration, from the interval
+    of (other − leader) at one look: the interval narrows as 1/√n, and it needs its upper end at most the ROPE.
+    A projection from one look, not a promise; None where the interval's middle is beyond the ROPE already."""
     middle, half = (low + high) / 2, (high - low) / 2
-    margin = max(abs(middle), rope - abs(middle))
-    return math.ceil(seeds * (half / margin) ** 2)
+    if high <= rope:
+        return seeds
+    return math.ceil(seeds * (half / (rope - middle)) ** 2) if rope > middle else None
 
 
 def sequential_looks(

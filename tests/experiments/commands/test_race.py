@@ -37,6 +37,7 @@ def test_a_sweep_races_to_its_winner_each_seed_an_experiment(project, raced):
     configurations = by_label(result)
     assert list(configurations) == [f"{RATE}=0.01", f"{RATE}=0.05", f"{RATE}=0.3"]
     assert result["outcome"] == "winner" and configurations[f"{RATE}=0.3"]["status"] == "winner"
+    assert result["choice"] == list(configurations).index(f"{RATE}=0.3")  # what to use: the winner
     assert [look["seeds"] for look in result["looks"]] == [3]
     for label in (f"{RATE}=0.01", f"{RATE}=0.05"):
         assert configurations[label]["status"] == "dropped"
@@ -44,7 +45,8 @@ def test_a_sweep_races_to_its_winner_each_seed_an_experiment(project, raced):
     # HEAD's run of seed 42 is shared, not trained again: the others train it; 1 and 2 for every one
     assert configurations[f"{RATE}=0.01"]["trained"] == [1, 2]
     assert configurations[f"{RATE}=0.3"]["trained"] == [42, 1, 2] == configurations[f"{RATE}=0.05"]["trained"]
-    assert result["looks"][0]["order"] == [1, 2, 42]  # no revision named: no seed of a named run first
+    # no revision named, so no seed of a named run first: the order they were trained in, 42 (HEAD's, reused) first
+    assert result["looks"][0]["order"] == [42, 1, 2]
     seeds = sorted(experiments(project).values())
     assert seeds == [1, 1, 1, 2, 2, 2, 42, 42]  # every trained seed a DVC experiment
     lines = raced.stderr.splitlines()
@@ -81,6 +83,58 @@ def test_a_rerun_replays_the_looks_without_training(project, raced):
     assert text[-2] == f"reproduce: fashionlab race -S {RATE}=0.01,0.05,0.3 --max-seeds 5"
 
 
+def named_by_rate(project) -> dict[float, str]:
+    """An experiment of each learning rate, by rate."""
+    shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
+    params = lambda exp: exp["data"]["params"]["params.yaml"]["data"]  # noqa: E731
+    return {
+        params(exp)["train"]["groups"]["upper"]["learning_rate"]: exp["name"]
+        for commit in shown
+        for group in commit.get("experiments") or []
+        for exp in group["revs"]
+    }
+
+
+def test_a_replay_is_the_same_lines_after_other_seeds_are_trained(project, raced):
+    """Seeds 3 and 4 added to every configuration by `fashionlab seeds` after the race: run again, the race takes
+    its looks' seeds in the order it trained them, so every line it prints is the same (ascending seed numbers
+    made its first look 1, 2, 3 instead of 42, 1, 2)."""
+    before = fashionlab(project, "race", *SWEEP)
+    for rate, name in named_by_rate(project).items():
+        if rate != 0.01:  # the workspace's rate: its seeds come with the last `seeds`
+            fashionlab(project, "seeds", "5", name)
+    fashionlab(project, "seeds", "5")
+    assert sorted(experiments(project).values()).count(4) == 3
+    after = fashionlab(project, "race", *SWEEP)
+    assert after.stdout.splitlines() == before.stdout.splitlines()
+    assert after.stderr.splitlines() == before.stderr.splitlines()
+    assert json.loads(fashionlab(project, "race", *SWEEP, "--format", "json").stdout)["looks"][0]["order"] == [42, 1, 2]
+
+
+def test_a_sweep_on_a_changed_params_yaml_says_so_and_reproduces_it(project, raced):
+    """`dvc exp run -S train.epochs=2` leaves the workspace's params.yaml at 2 epochs, which `-S` applies to: the
+    first line names it, and the `reproduce:` line pins it."""
+    sh(project, "dvc", "exp", "run", "-S", "train.epochs=2")
+    try:
+        raced_on = fashionlab(project, "race", "-S", f"{RATE}=0.05,0.3", "--max-seeds", "3")
+    finally:  # the module's other races see none of it
+        sh(project, "git", "checkout", "--", ".")
+        sh(project, "dvc", "checkout", "--force")
+        shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
+        two = [
+            exp["name"]
+            for commit in shown
+            for group in commit.get("experiments") or []
+            for exp in group["revs"]
+            if exp["data"]["params"]["params.yaml"]["data"]["train"]["epochs"] == 2
+        ]
+        sh(project, "dvc", "exp", "remove", *two)
+    assert raced_on.stderr.splitlines()[0].startswith(
+        "racing 2 configurations (each with train.epochs=2: the workspace's params.yaml, not HEAD's) on paired seeds"
+    )
+    assert f"reproduce: fashionlab race -S train.epochs=2 -S {RATE}=0.05,0.3 --max-seeds 3" in raced_on.stdout
+
+
 def test_ctrl_c_keeps_the_finished_seeds_and_the_same_command_goes_on(project, raced):
     """Two configurations that a few seeds of this tiny model cannot separate: Ctrl-C during the first round."""
     args = ["race", "-S", f"{RATE}=0.02,0.025", "--max-seeds", "5", "--format", "json"]
@@ -97,7 +151,7 @@ def test_ctrl_c_keeps_the_finished_seeds_and_the_same_command_goes_on(project, r
     )
     result = json.loads(fashionlab(project, *args).stdout)
     assert 1 not in by_label(result)[f"{RATE}=0.02"]["trained"]  # kept from the interrupted round
-    assert result["looks"][0]["seeds"] == 3 and result["outcome"] in ("winner", "equivalent", "budget")
+    assert result["looks"][0]["seeds"] == 3 and result["outcome"] in ("winner", "choice", "budget")
 
 
 def test_a_configuration_whose_runs_fail_is_named_and_leaves_the_race(project, raced):

@@ -94,7 +94,8 @@ def _as_decide_reads(groups: list[SeedGroup], judgement: Judgement) -> dict | No
     rows = [group.by_seed() for group in groups]
     if len(set(rows[0]) & set(rows[1])) < 2:
         return None
-    made = judged_looks(rows, [group.named_seed for group in groups], judgement, failed=set())
+    first, trained = [group.named_seed for group in groups], [group.trained_at() for group in groups]
+    made = judged_looks(rows, first, judgement, set(), trained)
     if not made:
         return None
     last = b_against_a(made[-1])

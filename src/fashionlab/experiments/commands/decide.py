@@ -36,7 +36,12 @@ def decide(root: Path, a: str, b: str | None, judgement: Judgement, say: Say, cl
             say(round_line(b_against_a(made[-1]) if made else None, len(order), wanted, by_side))
 
         done = contest(root, training, sides, judgement, on_round=told, allow_failures=False)
-    order = look_order([side.group.by_seed() for side in sides], (0, 1), [side.first_seed for side in sides])
+    order = look_order(
+        [side.group.by_seed() for side in sides],
+        (0, 1),
+        [side.first_seed for side in sides],
+        [side.group.trained_at() for side in sides],
+    )
     a_side, b_side = (side.named for side in sides)
     plan = looks(judgement.max_seeds)
     made = [b_against_a(look) for look in done.made]

@@ -1,24 +1,27 @@
-"""`fashionlab race`: of several configurations, find the best with paired seeds, dropping the losers early.
+"""`fashionlab race`: of several configurations, name the one to use, with paired seeds, dropping the losers early.
 
 Every round gives every configuration still in the same new seed numbers (`rounds.contest`); at the planned looks
 each is compared with the leader, and one shown worse beyond the ROPE is dropped and trains no more. It ends with
-one winner, a set equivalent within the ROPE (the cheapest to train named), or at `--max-seeds` with the ones left
-ranked, undecided. `decide` is a race of two.
+one winner; with a choice, a configuration no other is better than by more than the ROPE (a good selection: of
+several, the cheapest to train named); or at `--max-seeds` with the ones left ranked, undecided, and the command
+that goes on. `decide` is a race of two that asks another question: is B better than A?
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from fashionlab.experiments.reports import race_picture
 from fashionlab.experiments.reports.race import look_line, round_line
 from fashionlab.experiments.rounds.contest import Contest, contest, interval_row
 from fashionlab.experiments.rounds.lineup import Entrant, Lineup, entrants
+from fashionlab.experiments.rounds.sweep import base_changes
 from fashionlab.experiments.seeding.engine import GroupTraining
 from fashionlab.experiments.terms.judgement import Judgement, Say, reproduce
 from fashionlab.experiments.terms.names import setting_apart
-from fashionlab.statistics.sequential import WITHIN, RaceLook, Standing, boundaries, looks, seeds_to_decide
+from fashionlab.statistics.sequential import WITHIN, RaceLook, Standing, boundaries, looks, seeds_to_choose
 
 
 def race(root: Path, lineup: Lineup, judgement: Judgement, say: Say, cluster: str | None = None) -> dict:
@@ -27,8 +30,11 @@ def race(root: Path, lineup: Lineup, judgement: Judgement, say: Say, cluster: st
         training.warm()  # this machine's group imports TensorFlow meanwhile
         chosen = entrants(root, lineup)
         labels = [entrant.label for entrant in chosen]
+        if lineup.sweep:  # -S applies to the workspace's params.yaml: say where it is not HEAD's
+            lineup = replace(lineup, base=tuple(base_changes(root, lineup.sweep)))
+        on = f" (each with {', '.join(lineup.base)}: the workspace's params.yaml, not HEAD's)" if lineup.base else ""
         say(
-            f"racing {len(chosen)} configurations on paired seeds, looks at "
+            f"racing {len(chosen)} configurations{on} on paired seeds, looks at "
             f"{', '.join(map(str, looks(judgement.max_seeds)))} shared seeds, each against the leader at the level "
             f"{judgement.alpha:g}/{len(chosen) - 1} allows (Ctrl-C keeps every finished seed; the same command goes on)"
         )
@@ -41,23 +47,43 @@ def race(root: Path, lineup: Lineup, judgement: Judgement, say: Say, cluster: st
             on_round=lambda made, order, wanted, jobs: say(
                 round_line(wanted, sorted({job.seed for job in jobs}), len({job.label for job in jobs}), len(chosen))
             ),
+            choose=True,
         )
-    return result(chosen, done, judgement) | {"reproduce": reproduce("race", lineup.arguments(), judgement)}
+    found = result(chosen, done, judgement)
+    found["base"] = list(lineup.base)
+    found["reproduce"] = reproduce("race", lineup.arguments(), judgement)
+    found["go_on"] = _go_on(lineup.arguments(), judgement, found)
+    return found
+
+
+def _go_on(arguments: list[str], judgement: Judgement, found: dict) -> dict | None:
+    """After `--max-seeds`: the race that goes on, to about the seeds the projections ask for (twice as many where
+    none can be made), the same options otherwise."""
+    if found["outcome"] not in ("budget", "undecided") or not found["looks"]:
+        return None
+    wanted = max((found["more_seeds"] or {}).values(), default=2 * judgement.max_seeds)
+    more = replace(judgement, max_seeds=max(wanted, judgement.max_seeds + 1))
+    return {"max_seeds": more.max_seeds, "command": reproduce("race", arguments, more)}
 
 
 def result(chosen: list[Entrant], done: Contest, judgement: Judgement) -> dict:
     """The race as plain data: each configuration at its last look (its accuracy over that look's seeds, its
-    interval against the leader, how it left or stands), the looks, and how the race ended."""
+    intervals against the leader and against the choice, how it left or stands), the looks, how the race ended
+    and what to use (`choice`: the winner, or the good choice named)."""
     made = done.made
     final = made[-1] if made else None
     outcome = final.outcome if final and final.outcome else "undecided"
     leader = final.leader if final and final.leader >= 0 else None
+    choice = _choice(chosen, final) if outcome in ("winner", "choice") else None
     keys = setting_apart([e.target.params for e in chosen])
     plan = looks(judgement.max_seeds)
+    more = _more_seeds(chosen, final, judgement.rope) if outcome in ("budget", "undecided") and final else None
     return {
-        "configurations": [_row(i, entrant, done, leader, outcome, keys) for i, entrant in enumerate(chosen)],
+        "configurations": [_row(i, entrant, done, outcome, leader, choice, keys) for i, entrant in enumerate(chosen)],
         "outcome": outcome,
         "leader": leader,
+        "choice": choice,
+        "good_choices": sorted(final.good) if outcome == "choice" else [],
         "looks": [_look(look) for look in made],
         "alpha": judgement.alpha,
         "rope": judgement.rope,
@@ -65,27 +91,49 @@ def result(chosen: list[Entrant], done: Contest, judgement: Judgement) -> dict:
         "resamples": judgement.resamples,
         "seed": judgement.seed,
         "plan": {"looks": list(plan), "boundaries": list(boundaries(plan, judgement.alpha / (len(chosen) - 1)))},
-        "more_seeds": _more_seeds(chosen, final, judgement.rope)
-        if outcome in ("budget", "undecided") and final
-        else None,
+        "more_seeds": more,
     }
 
 
-def _row(i: int, entrant: Entrant, done: Contest, leader: int | None, outcome: str, keys: list[str]) -> dict:
+def _choice(chosen: list[Entrant], final: RaceLook) -> int:
+    """What to use: the winner; of several good choices, the cheapest to train (`metrics/timing.json`), else the most
+    accurate. Any of them keeps the guarantee: the error it bounds does not depend on which is named."""
+    if final.outcome == "winner":
+        return final.remaining[0]
+    good = sorted(final.good)
+    timed = [i for i in good if chosen[i].seconds is not None]
+    if timed:
+        return min(timed, key=lambda i: (chosen[i].seconds, -final.accuracy[i], i))
+    return max(good, key=lambda i: (final.accuracy[i], -i))
+
+
+def _row(
+    i: int,
+    entrant: Entrant,
+    done: Contest,
+    outcome: str,
+    leader: int | None,
+    choice: int | None,
+    keys: list[str],
+) -> dict:
     """A configuration at its last look."""
     seen = [look for look in done.made if i in look.accuracy]
     last = seen[-1] if seen else None
     standing = next((s for s in last.standings if s.configuration == i), None) if last else None
+    against_choice = None
+    if outcome == "choice" and i != choice and last is done.made[-1]:
+        against_choice = next((s for s in last.good[choice] if s.configuration == i), None)
     return {
         "label": entrant.label,
         "revision": entrant.named.revision if entrant.named else None,
         "commit": entrant.named.commit if entrant.named else None,
         "parameters": {key: entrant.target.params.get(key) for key in keys},
-        "seeds": [s for s in entrant.group.seeds if s is not None],
+        "seeds": list(last.order) if last else [],  # what its last look used, in the order the looks take them
         "accuracy": last.accuracy[i] if last else None,
         "accuracy_seeds": last.seeds if last else 0,
         "against_leader": _standing(standing, last) if standing else None,
-        "status": _status(i, done.made, done.failed, leader, outcome, standing),
+        "against_choice": _standing(against_choice, last) if against_choice else None,
+        "status": _status(i, done, outcome, leader, choice, standing, against_choice),
         "failed": done.failed.get(i),
         "seconds_per_seed": entrant.seconds,
         "trained": done.trained.get(i, []),
@@ -101,6 +149,7 @@ def _look(look: RaceLook) -> dict:
         "standings": [{"configuration": s.configuration, **_standing(s, look)} for s in look.standings],
         "dropped": list(look.dropped),
         "failed": list(look.failed),
+        "good_choices": sorted(look.good),
         "outcome": look.outcome,
     }
 
@@ -110,24 +159,40 @@ def _standing(standing: Standing, look: RaceLook) -> dict:
 
 
 def _status(
-    i: int, made: list[RaceLook], failed: dict[int, str], leader: int | None, outcome: str, standing: Standing | None
+    i: int,
+    done: Contest,
+    outcome: str,
+    leader: int | None,
+    choice: int | None,
+    standing: Standing | None,
+    against_choice: Standing | None,
 ) -> str:
-    if any(i in look.dropped for look in made):
+    if any(i in look.dropped for look in done.made):
         return "dropped"
-    if i in failed or any(i in look.failed for look in made):
+    if i in done.failed or any(i in look.failed for look in done.made):
         return "failed"
+    if outcome == "winner":
+        return "winner" if i == choice else "open"
+    if outcome == "choice":
+        if i == choice:
+            return "choice"
+        if against_choice is None:
+            return "open"
+        return {"worse": "worse"}.get(against_choice.verdict, "within" if against_choice.verdict in WITHIN else "close")
     if i == leader:
-        return "winner" if outcome == "winner" else "leader"
-    return "within" if standing is not None and standing.verdict in WITHIN else "open"
+        return "leader"
+    return "near" if standing is not None and standing.verdict in WITHIN else "open"
 
 
 def _more_seeds(chosen: list[Entrant], final: RaceLook, rope: float) -> dict[str, int]:
-    """For each configuration not yet separated from the leader: about how many shared seeds would decide it."""
-    return {
-        chosen[s.configuration].label: seeds_to_decide(final.seeds, *s.interval, rope)
+    """For each configuration that may still be better than the leader by more than the ROPE: about how many shared
+    seeds in all would make the leader a good choice against it."""
+    found = {
+        chosen[s.configuration].label: seeds_to_choose(final.seeds, *s.interval, rope)
         for s in final.standings
-        if s.verdict == "undecided" and s.configuration not in final.dropped
+        if s.interval[1] > rope and s.configuration not in final.dropped
     }
+    return {label: n for label, n in found.items() if n is not None}
 
 
 def write_report(root: Path, result: dict, folder: Path) -> dict:

@@ -33,10 +33,17 @@ class SeedGroup:
     machines: tuple[str | None, ...]  # the CPU that trained each run (None: not recorded)
     params: dict[str, object] = field(default_factory=dict)  # the named run's, flattened ({}: not recorded)
     seconds: tuple[float | None, ...] = ()  # what training each run took, about (`Run.seconds`)
+    times: tuple[float | None, ...] = ()  # when each run was made (`Run.made`)
 
     def by_seed(self) -> dict[int, np.ndarray]:
         """Each recorded seed's test images, right or wrong: what the looks pair."""
         return {s: row for s, row in zip(self.seeds, self.correct, strict=True) if s is not None}
+
+    def trained_at(self) -> dict[int, float]:
+        """When each recorded seed's run was made, in seconds since the epoch (0: not known, such as the
+        workspace's): the order the looks take the seeds in (`sequential.look_order`)."""
+        times = self.times or (None,) * len(self.seeds)
+        return {s: time or 0.0 for s, time in zip(self.seeds, times, strict=True) if s is not None}
 
     @property
     def named_seed(self) -> int | None:
@@ -92,6 +99,7 @@ def _group(root: Path, found: list[Run], target: Run, label: str, named: Predict
         tuple(machines),
         target.params,
         tuple(run.seconds for run in members),
+        tuple(run.made for run in members),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from fashionlab.common.errors import RevisionError
@@ -30,6 +31,7 @@ class Run:
     rev: str = ""  # the commit that holds the run's results, or "workspace"
     code_files: tuple[tuple[str, str], ...] = ()  # (path, MD5) of each Python file the stages depend on
     seconds_per_epoch: float | None = None  # the median epoch's wall-clock seconds (metrics/timing.json)
+    made: float | None = None  # when its commit was made, in seconds since the epoch (None: the workspace)
 
     @property
     def code(self) -> str:
@@ -109,7 +111,15 @@ def _run(name: str, entry: dict) -> Run:
     timing = ((data.get("metrics") or {}).get(TIMING) or {}).get("data") or {}
     per_epoch = timing.get("seconds_per_epoch")
     per_epoch = float(per_epoch) if isinstance(per_epoch, int | float) and not isinstance(per_epoch, bool) else None
-    return Run(name, flatten(params), scores, entry.get("rev", ""), code, per_epoch)
+    return Run(name, flatten(params), scores, entry.get("rev", ""), code, per_epoch, _made(data.get("timestamp")))
+
+
+def _made(timestamp: object) -> float | None:
+    """`dvc exp show`'s timestamp of a commit or an experiment, in seconds since the epoch."""
+    try:
+        return datetime.fromisoformat(timestamp).timestamp() if isinstance(timestamp, str) else None
+    except ValueError:
+        return None
 
 
 def _scored(run: Run) -> bool:

@@ -45,14 +45,17 @@ def contest(
     on_look: Callable[[RaceLook, list[Entrant]], None] = lambda look, entrants: None,
     on_round: Callable[[list[RaceLook], list[int], int, list[Job]], None] = lambda made, order, wanted, jobs: None,
     allow_failures: bool = True,
+    choose: bool = False,
 ) -> Contest:
-    """Rounds of seeds and looks until a look ends the race (`race_looks`)."""
+    """Rounds of seeds and looks until a look ends the race (`race_looks`; `choose`: a race that ends with a good
+    choice)."""
     result = Contest([], {i: [] for i in range(len(entrants))})
     plan, told = looks(judgement.max_seeds), 0
     while True:
         _load_groups(root, entrants)
         runs_by_entrant, first = [e.group.by_seed() for e in entrants], [e.first_seed for e in entrants]
-        result.made = judged_looks(runs_by_entrant, first, judgement, failed=set(result.failed))
+        trained = [e.group.trained_at() for e in entrants]
+        result.made = judged_looks(runs_by_entrant, first, judgement, set(result.failed), trained, choose=choose)
         for look in result.made[told:]:
             on_look(look, entrants)
         told = len(result.made)
@@ -61,7 +64,7 @@ def contest(
         racing = [
             i for i in (result.made[-1].remaining if result.made else range(len(entrants))) if i not in result.failed
         ]
-        order = look_order(runs_by_entrant, racing, first)
+        order = look_order(runs_by_entrant, racing, first, trained)
         wanted = next(size for size in plan if size > len(order))
         fresh = next_seeds([runs_by_entrant[i] for i in racing], order, wanted - len(order))
         jobs = [
@@ -110,7 +113,12 @@ def interval_row(seeds: int, level: float, difference: float, interval: tuple[fl
 
 
 def judged_looks(
-    runs_by_entrant: list[dict[int, np.ndarray]], first: list[int | None], judgement: Judgement, failed: set[int]
+    runs_by_entrant: list[dict[int, np.ndarray]],
+    first: list[int | None],
+    judgement: Judgement,
+    failed: set[int],
+    trained: list[dict[int, float]] | tuple = (),
+    choose: bool = False,
 ) -> list[RaceLook]:
     """The looks these runs reach, judged as `judgement` says: what `decide`, `race` and `compare` all read."""
     return race_looks(
@@ -122,4 +130,6 @@ def judged_looks(
         resamples=judgement.resamples,
         seed=judgement.seed,
         alpha=judgement.alpha,
+        choose=choose,
+        trained=trained,
     )

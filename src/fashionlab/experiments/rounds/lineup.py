@@ -59,12 +59,14 @@ class Lineup:
     all_of: str | None = None
     queued: bool = False
     sweep: tuple[str, ...] = ()  # each a `-S` value: key=a,b,c
+    base: tuple[str, ...] = ()  # where the workspace's params.yaml, which a sweep applies to, differs from HEAD's
 
     def arguments(self) -> list[str]:
-        """The command line's words that name this lineup, as `fashionlab race` takes them."""
+        """The command line's words that name this lineup, as `fashionlab race` takes them: the base pinned with
+        `-S` first, so that a clean clone races the same points."""
         words = [*self.revisions, *(["--all-of", self.all_of] if self.all_of else [])]
         words += ["--queued"] if self.queued else []
-        return words + [word for value in self.sweep for word in ("-S", value)]
+        return words + [word for value in (*self.base, *self.sweep) for word in ("-S", value)]
 
 
 def entrants(root: Path, lineup: Lineup, twins: str = "name each once") -> list[Entrant]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from fashionlab.common.errors import ParamsError
 from fashionlab.common.params import parse_params, parse_yaml
-from fashionlab.experiments.terms.names import PARAMS, flatten
+from fashionlab.experiments.records.revisions import read_committed
+from fashionlab.experiments.terms.names import PARAMS, assignment, differing, flatten
 
 
 def sweep_points(root: Path, sweep: tuple[str, ...]) -> list[dict[str, object]]:
@@ -41,6 +42,23 @@ def sweep_points(root: Path, sweep: tuple[str, ...]) -> list[dict[str, object]]:
             parse_params(raw, f"{PARAMS} with {typed}", written)
             found.append(flatten(raw))
     return found
+
+
+def base_changes(root: Path, sweep: tuple[str, ...]) -> list[str]:
+    """Where the workspace's params.yaml, which `-S` applies to, differs from HEAD's, but for the keys the sweep
+    sets and the seed: each as `-S` takes it back (`train.epochs=5`), so a race can say what it races, and its
+    `reproduce:` line pins it on a clean clone. A key HEAD has and the workspace lacks cannot be pinned: named as
+    removed."""
+    from dvc.utils.cli_parse import to_path_overrides
+
+    (committed,) = read_committed(root, [("HEAD", PARAMS)])
+    if committed is None:
+        return []
+    head = flatten(parse_yaml(committed.data.decode("utf-8"), f"HEAD:{PARAMS}"))
+    workspace = flatten(parse_yaml((root / PARAMS).read_text(encoding="utf-8"), root / PARAMS))
+    swept = {override.split("=", 1)[0].lstrip("+~") for override in to_path_overrides(sweep).get(PARAMS, [])}
+    keys = [key for key in differing([head, workspace]) if key not in swept and key != "seed"]
+    return [assignment(key, workspace[key]) if key in workspace else f"~{key}" for key in keys]
 
 
 def _reason(err: BaseException) -> str:
