@@ -8,15 +8,19 @@ run), so `tests/statistics/test_calibration.py` re-derives these figures without
 
 A sweep of five configurations (`calibration.SWEEP`), with the same seed numbers, races: `--sweep-project`
 gathers it from a project whose experiments hold them, into the same npz (`sweep_correct`, `sweep_seeds`,
-`sweep_names`), and the race figures go to the same JSON, under "races".
+`sweep_names`), and the race figures go to the same JSON, under "races". How often the race's choice is good, beside
+Kim & Nelson's KN and fixed designs, on that sweep and on sweeps built from it with known means
+(`good_selection.SCENARIOS`), goes under "choices" (`--only-choices` measures only those).
 
 Usage: python benchmarks/calibration.py [--project PATH --baseline HEAD --jit-off EXP --lower-lr-doubled EXP]
-[--sweep-project PATH --sweep NAME=REV ...] (without a project, the figures are measured again from the npz).
+[--sweep-project PATH --sweep NAME=REV ...] [--only-choices] (without a project, the figures are measured again
+from the npz).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -30,6 +34,8 @@ from fashionlab.experiments.records.groups import load_seed_group
 from fashionlab.experiments.records.predictions import load_predictions
 from fashionlab.experiments.records.runs import runs
 from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
+from fashionlab.statistics.good_selection import measure_choices
+from fashionlab.statistics.significance import ROPE
 
 HERE = Path(__file__).resolve().parent
 RUNS, RESULTS = HERE / "calibration_runs.npz", HERE / "calibration.json"
@@ -81,6 +87,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison")
     parser.add_argument("--draws", type=int, default=400, help="draws or orders per row")
+    parser.add_argument(
+        "--only-choices",
+        action="store_true",
+        help='measure only the race\'s good selection ("choices"), keeping the other committed figures',
+    )
     args = parser.parse_args()
     with np.load(RUNS) as stored:
         arrays = dict(stored)
@@ -95,11 +106,23 @@ def main() -> None:
     if args.project or args.sweep_project:
         write_files({RUNS: npz_bytes(arrays)})
     started = time.perf_counter()
-    results = {"machine": describe_machine(), **measure(arrays, args.images, args.resamples, args.draws)}
+    if args.only_choices:
+        results = json.loads(RESULTS.read_text())
+    else:
+        results = {"machine": describe_machine(), **measure(arrays, args.images, args.resamples, args.draws)}
+        if "sweep_correct" in arrays:
+            results["races"] = measure_races(arrays, args.images, args.resamples, args.draws)
+            results["races"]["trained_on"] = arrays["sweep_machines"].tolist()
     if "sweep_correct" in arrays:
-        results["races"] = measure_races(arrays, args.images, args.resamples, args.draws)
-        results["races"]["trained_on"] = arrays["sweep_machines"].tolist()
+        sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=args.images).astype(bool)
+        names = [str(name) for name in arrays["sweep_names"]]
+        results["choices"] = measure_choices(sweep, names, args.draws, args.resamples, rope=ROPE)
+        results["choices"]["machine"] = describe_machine()
     write_files({RESULTS: json_bytes(results)})
+    if args.only_choices:
+        print_choices(results["choices"])
+        print(f"measured in {time.perf_counter() - started:.0f} s")
+        return
     for name, facts in results["pairing"].items():
         print(
             f"{name}: paired correlation {facts['correlation']:.2f}, sd of the difference "
@@ -123,7 +146,27 @@ def main() -> None:
             )
         one = races["one_seed"]
         print(f"one seed each: not the best {one['not_the_best']:.1%}, clearly worse {one['clearly_worse']:.1%}")
+    if "choices" in results:
+        print_choices(results["choices"])
     print(f"measured in {time.perf_counter() - started:.0f} s")
+
+
+def print_choices(choices: dict) -> None:
+    """One line per procedure and sweep: how often it named one, how often a good one, its seeds."""
+    sweeps = {"real sweep": choices["real"], **{f"built: {name}": found for name, found in choices["built"].items()}}
+    for sweep, found in sweeps.items():
+        for procedure, row in found.items():
+            if isinstance(row, dict) and "named" in row:
+                print(
+                    f"{sweep}, {procedure}: named one {row['named']:.1%}, a good one {row['good']:.1%}, "
+                    f"seeds trained {row['seeds_spent']['mean']:.1f} on average"
+                )
+    floor = choices["image_floor"]
+    print(
+        f"the test set's own standard error: {floor['image_se']['min']:.5f}-{floor['image_se']['max']:.5f}, "
+        f"{floor['image_share_of_variance']['min']:.0%}-{floor['image_share_of_variance']['max']:.0%} of the "
+        f"variance at {floor['seeds']} seeds"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 fashionlab compare [A] [B]   two configurations by their groups of seeds, and the two named trained models
 fashionlab decide [A] [B]    add seeds to both sides in rounds until the paired comparison is decided
-fashionlab race [REV ...]    of several configurations (a sweep), find the best, dropping the losers early
+fashionlab race [REV ...]    of several configurations (a sweep), name the one to use, dropping the losers early
 fashionlab seeds N [REV]     give a configuration N seeds in all: train, together, only the seeds its group lacks
 fashionlab replicates        runs of the same code that differ only in seed, grouped: the spread one run hides
 
@@ -95,18 +95,21 @@ def _decide(commands) -> None:
 def _race(commands) -> None:
     race_ = commands.add_parser(
         "race",
-        help="find the best of several configurations, dropping the losers early",
+        help="name the configuration to use of several, dropping the losers early",
         description="Race configurations on paired seeds: every round gives each configuration still in the same "
         "new seed numbers, trained together as `fashionlab seeds` does, each saved as a DVC experiment; at the planned "
         "looks (3, 5, 8, 12, 16, 20, … shared seeds) each is compared with the leader, and one shown worse beyond "
-        "the ROPE is dropped and trains no more. It ends with a winner, with the configurations equivalent within "
-        "the ROPE (the cheapest to train named), or at --max-seeds with the ones left ranked, undecided. Over all "
-        "looks and comparisons the true best is dropped with probability at most --alpha (Bonferroni over the "
-        "comparisons with the leader, Hwang-Shih-DeCani spending over the looks). The configurations: revisions "
+        "the ROPE is dropped and trains no more. It ends with a winner (every other dropped), with a choice (a "
+        "configuration that no other is better than by more than the ROPE; of several, the cheapest to train), or "
+        "at --max-seeds with the ones left ranked, undecided, and the command that goes on. Over all looks and "
+        "comparisons, the true best is dropped, or a configuration more than the ROPE below it named, with "
+        "probability at most --alpha, whatever the true means (Bonferroni over the comparisons, Hwang-Shih-DeCani "
+        "spending over the looks). The configurations: revisions "
         "and experiment names (`workspace` for the workspace), --all-of a commit's runs and experiments, --queued "
         "for DVC's queue, -S for a sweep on the workspace's params.yaml, as `dvc exp run -S` makes its grid; any "
-        "mix of them. Writes a picture of every configuration against the leader into --report (a PNG, and a chart "
-        "that `dvc plots show` draws). Ctrl-C keeps every finished seed; the same command goes on where it stopped.",
+        "mix of them. Writes a picture of every configuration against the choice (or the leader) into --report (a "
+        "PNG, and a chart that `dvc plots show` draws). Ctrl-C keeps every finished seed; the same command goes on "
+        "where it stopped.",
     )
     race_.add_argument(
         "revisions", metavar="REV", nargs="*", help="revisions and DVC experiment names (`workspace`: the workspace)"
@@ -123,7 +126,7 @@ def _race(commands) -> None:
         help="a sweep as `dvc exp run -S` takes it (1e-4,3e-4); several -S make the grid of all their values",
     )
     _max_seeds(race_, "the most shared seeds before the ones left are ranked, undecided")
-    _alpha(race_, "the chance, over the whole race, of dropping the true best")
+    _alpha(race_, "the chance, over the whole race, of dropping the true best or naming one worse by the ROPE")
     race_.add_argument(
         "--report",
         metavar="DIR",

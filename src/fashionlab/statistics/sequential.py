@@ -161,6 +161,13 @@ class RaceLook:
     def remaining(self) -> tuple[int, ...]:
         return tuple(sorted({self.leader, *(s.configuration for s in self.standings)} - set(self.dropped)))
 
+    @property
+    def most_accurate_choice(self) -> int | None:
+        """The winner, or the most accurate good choice: what a race names where training costs are unknown."""
+        if self.outcome == "winner":
+            return self.remaining[0]
+        return max(self.good, key=lambda i: (self.accuracy[i], -i)) if self.good else None
+
 
 def look_order(
     runs: Sequence[dict[int, np.ndarray]],

@@ -98,13 +98,10 @@ def result(chosen: list[Entrant], done: Contest, judgement: Judgement) -> dict:
 def _choice(chosen: list[Entrant], final: RaceLook) -> int:
     """What to use: the winner; of several good choices, the cheapest to train (`metrics/timing.json`), else the most
     accurate. Any of them keeps the guarantee: the error it bounds does not depend on which is named."""
-    if final.outcome == "winner":
-        return final.remaining[0]
-    good = sorted(final.good)
-    timed = [i for i in good if chosen[i].seconds is not None]
-    if timed:
+    timed = [i for i in sorted(final.good) if chosen[i].seconds is not None]
+    if final.outcome == "choice" and timed:
         return min(timed, key=lambda i: (chosen[i].seconds, -final.accuracy[i], i))
-    return max(good, key=lambda i: (final.accuracy[i], -i))
+    return final.most_accurate_choice
 
 
 def _row(
