@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +36,13 @@ from fashionlab.experiments.records.groups import load_seed_group
 from fashionlab.experiments.records.predictions import load_predictions
 from fashionlab.experiments.records.runs import runs
 from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
-from fashionlab.statistics.good_selection import measure_choices
+from fashionlab.statistics.good_selection import image_floor, near_ones, procedures, real_and_built
+from fashionlab.statistics.sequential import ALPHA
 from fashionlab.statistics.significance import ROPE
 
 HERE = Path(__file__).resolve().parent
 RUNS, RESULTS = HERE / "calibration_runs.npz", HERE / "calibration.json"
+FIXED = (5, 8, 12, 20)  # seeds each, one look: the fixed designs the race's choice is measured against
 
 
 def gather(project: Path, revisions: dict[str, str]) -> dict[str, np.ndarray]:
@@ -114,10 +118,7 @@ def main() -> None:
             results["races"] = measure_races(arrays, args.images, args.resamples, args.draws)
             results["races"]["trained_on"] = arrays["sweep_machines"].tolist()
     if "sweep_correct" in arrays:
-        sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=args.images).astype(bool)
-        names = [str(name) for name in arrays["sweep_names"]]
-        results["choices"] = measure_choices(sweep, names, args.draws, args.resamples, rope=ROPE)
-        results["choices"]["machine"] = describe_machine()
+        results["choices"] = measure_choices(arrays, args.images, args.resamples, args.draws)
     write_files({RESULTS: json_bytes(results)})
     if args.only_choices:
         print_choices(results["choices"])
@@ -149,6 +150,33 @@ def main() -> None:
     if "choices" in results:
         print_choices(results["choices"])
     print(f"measured in {time.perf_counter() - started:.0f} s")
+
+
+def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_seeds: int = 20) -> dict:
+    """The race's good selection, KN and fixed designs on the real sweep and the built ones, each sweep in a process
+    of its own (the machine's cores), and the test set's own share of the noise."""
+    sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
+    names = [str(name) for name in arrays["sweep_names"]]
+    sweeps = real_and_built(sweep, names, ROPE)
+    options = {"rope": ROPE, "resamples": resamples}
+    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        running = {
+            name: pool.submit(
+                procedures, runs, draws, max_seeds, fixed=(5, 8, 12, 20) if offsets is None else (), **options
+            )
+            for name, (runs, offsets) in sweeps.items()
+        }
+        found = {name: future.result() for name, future in running.items()}
+    return {
+        "alpha": ALPHA,
+        "rope": ROPE,
+        "max_seeds": max_seeds,
+        "resamples": resamples,
+        "machine": describe_machine(),
+        "real": {"configurations": names, **found.pop("real")},
+        "built": {name: {"offsets": list(sweeps[name][1]), **figures} for name, figures in found.items()},
+        "image_floor": image_floor(near_ones(sweep, names), max_seeds),
+    }
 
 
 def print_choices(choices: dict) -> None:

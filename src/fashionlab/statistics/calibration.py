@@ -33,6 +33,15 @@ def _shares(calls: Counter, total: int) -> dict:
     }
 
 
+def seeds_spent(spent: list[int]) -> dict:
+    """The seeds a procedure trained, over its runs: mean, median and quartiles."""
+    return {
+        "mean": float(np.mean(spent)),
+        "median": float(np.median(spent)),
+        "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
+    }
+
+
 def fixed_size(
     correct_a: np.ndarray,
     correct_b: np.ndarray,
@@ -77,9 +86,7 @@ def sequential(
     return _shares(calls, orders) | {
         "max_seeds": max_seeds,
         "seeds_spent": {
-            "mean": float(np.mean(spent)),
-            "median": float(np.median(spent)),
-            "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
+            **seeds_spent(spent),
             "by_count": {str(k): v / orders for k, v in sorted(Counter(spent).items())},
         },
     }
@@ -204,11 +211,7 @@ def race_figures(records: list[dict], truth: dict, null: tuple[int, int]) -> dic
         "winner_is_best": float(np.mean([w == best for w in winners])) if winners else None,
         "clearly_worse_left": float(np.mean([bool(clearly_worse & set(record["remaining"])) for record in records])),
         "null_pair_split": float(np.mean([len(set(null) & set(record["remaining"])) == 1 for record in records])),
-        "seeds_spent": {
-            "mean": float(np.mean(spent)),
-            "median": float(np.median(spent)),
-            "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
-        },
+        "seeds_spent": seeds_spent(spent),
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fashionlab.statistics.calibration import seeds_spent
 from fashionlab.statistics.kim_nelson import kn
 from fashionlab.statistics.sequential import ALPHA, race_looks
 
@@ -97,11 +98,7 @@ def figures(records: list[dict], truth: np.ndarray, rope: float) -> dict:
         "good": float(np.mean([n in good for n in named])),
         "good_when_named": float(np.mean([n in good for n in named_any])) if named_any else None,
         "outcomes": {outcome: count / len(records) for outcome, count in sorted(outcomes.items())},
-        "seeds_spent": {
-            "mean": float(np.mean(spent)),
-            "median": float(np.median(spent)),
-            "quartiles": [float(q) for q in np.percentile(spent, [25, 75])],
-        },
+        "seeds_spent": seeds_spent(spent),
     }
 
 
@@ -153,33 +150,14 @@ def image_floor(real: np.ndarray, seeds: int) -> dict:
     }
 
 
-def measure_choices(
-    sweep: np.ndarray,
-    names: list[str],
-    draws: int,
-    resamples: int,
-    *,
-    rope: float,
-    max_seeds: int = 20,
-    fixed: tuple[int, ...] = (5, 8, 12, 20),
-    clearly_worse: str = "epochs_5",
-) -> dict:
-    """The figures of benchmarks/calibration.json's "choices": the real sweep (configurations × seeds × images), each
-    built sweep of `SCENARIOS` (from the real configurations but the clearly worse one), and the images' floor."""
-    real = sweep[[i for i, name in enumerate(names) if name != clearly_worse]]
-    options = {"rope": rope, "resamples": resamples}
-    return {
-        "alpha": ALPHA,
-        "rope": rope,
-        "max_seeds": max_seeds,
-        "resamples": resamples,
-        "real": {"configurations": names, **procedures(sweep, draws, max_seeds, fixed=fixed, **options)},
-        "built": {
-            name: {
-                "offsets": list(offsets),
-                **procedures(built_sweep(real, offsets, rope), draws, max_seeds, **options),
-            }
-            for name, offsets in SCENARIOS.items()
-        },
-        "image_floor": image_floor(real, max_seeds),
-    }
+def near_ones(sweep: np.ndarray, names: list[str], clearly_worse: str = "epochs_5") -> np.ndarray:
+    """The real sweep's configurations but the clearly worse one: what the built sweeps are made of."""
+    return sweep[[i for i, name in enumerate(names) if name != clearly_worse]]
+
+
+def real_and_built(sweep: np.ndarray, names: list[str], rope: float) -> dict:
+    """The sweeps to measure: the real one, and each of `SCENARIOS` built from its near ones, by name, each with the
+    means it was built with (None: the real one's)."""
+    real = near_ones(sweep, names)
+    built = {name: (built_sweep(real, offsets, rope), offsets) for name, offsets in SCENARIOS.items()}
+    return {"real": (sweep, None), **built}

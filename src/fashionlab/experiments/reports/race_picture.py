@@ -25,7 +25,8 @@ REFERENCES = ("winner", "choice", "leader")  # the row the others are drawn agai
 
 def title(result: dict) -> str:
     what = reference(result)
-    dropped = "; the dropped, against the leader that dropped them" if what != "the leader" else ""
+    dropped = any(c["status"] == "dropped" for c in result["configurations"]) and what != "the leader"
+    dropped = "; the dropped, against the leader that dropped them" if dropped else ""
     return f"Each configuration against {what}: test accuracy difference and its interval (grey: the ROPE{dropped})"
 
 
