@@ -175,7 +175,9 @@ def _status(
             return "choice"
         if against_choice is None:
             return "open"
-        return {"worse": "worse"}.get(against_choice.verdict, "within" if against_choice.verdict in WITHIN else "close")
+        if against_choice.verdict == "worse":
+            return "worse"
+        return "within" if against_choice.verdict in WITHIN else "close"
     if i == leader:
         return "leader"
     return "near" if standing is not None and standing.verdict in WITHIN else "open"
