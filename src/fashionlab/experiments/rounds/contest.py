@@ -66,7 +66,9 @@ def contest(
         ]
         order = look_order(runs_by_entrant, racing, first, trained)
         wanted = next(size for size in plan if size > len(order))
-        fresh = next_seeds([runs_by_entrant[i] for i in racing], order, wanted - len(order))
+        fresh = next_seeds(
+            [runs_by_entrant[i] for i in racing], order, wanted - len(order), [trained[i] for i in racing]
+        )
         jobs = [
             job_for(root, entrants[i].target, entrants[i].label, s)
             for s in fresh
@@ -88,11 +90,15 @@ def contest(
                 result.trained[index].append(outcome.job.seed)
 
 
-def next_seeds(racing: list[dict[int, np.ndarray]], order: list[int], count: int) -> list[int]:
-    """The `count` seeds to share next: first those some configurations ran already (the most widely run first,
-    so the fewest are trained), then the smallest seeds from 1 that none ran."""
+def next_seeds(
+    racing: list[dict[int, np.ndarray]], order: list[int], count: int, trained: list[dict[int, float]]
+) -> list[int]:
+    """The `count` seeds to share next: first those some configurations ran already (the most widely run first, so
+    the fewest are trained, then the earliest trained, as the looks take them: `sequential.look_order`), then the
+    smallest seeds from 1 that none ran."""
     held = Counter(seed for runs in racing for seed in runs if seed not in order)
-    reused = sorted(held, key=lambda seed: (-held[seed], seed))[:count]
+    made = {seed: max(times.get(seed, 0.0) for times in trained) for seed in held}
+    reused = sorted(held, key=lambda seed: (-held[seed], made[seed], seed))[:count]
     return reused + fresh_seeds({*order, *held}, count - len(reused))
 
 
