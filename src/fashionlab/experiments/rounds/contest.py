@@ -10,7 +10,7 @@ counted as worse, unless the caller needs every seed (`decide`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +123,7 @@ def judged_looks(
     first: list[int | None],
     judgement: Judgement,
     failed: set[int],
-    trained: list[dict[int, float]] | tuple = (),
+    trained: Sequence[dict[int, float]] = (),
     choose: bool = False,
 ) -> list[RaceLook]:
     """The looks these runs reach, judged as `judgement` says: what `decide`, `race` and `compare` all read."""

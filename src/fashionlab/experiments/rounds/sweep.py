@@ -47,8 +47,8 @@ def sweep_points(root: Path, sweep: tuple[str, ...]) -> list[dict[str, object]]:
 def base_changes(root: Path, sweep: tuple[str, ...]) -> list[str]:
     """Where the workspace's params.yaml, which `-S` applies to, differs from HEAD's, but for the keys the sweep
     sets and the seed: each as `-S` takes it back (`train.epochs=5`), so a race can say what it races, and its
-    `reproduce:` line pins it on a clean clone. A key HEAD has and the workspace lacks cannot be pinned: named as
-    removed."""
+    `reproduce:` line pins it on a clean clone. In `-S`'s grammar (Hydra's), a key HEAD lacks is added with `++`,
+    and one the workspace lacks is removed with `~`."""
     from dvc.utils.cli_parse import to_path_overrides
 
     (committed,) = read_committed(root, [("HEAD", PARAMS)])
@@ -58,7 +58,10 @@ def base_changes(root: Path, sweep: tuple[str, ...]) -> list[str]:
     workspace = flatten(parse_yaml((root / PARAMS).read_text(encoding="utf-8"), root / PARAMS))
     swept = {override.split("=", 1)[0].lstrip("+~") for override in to_path_overrides(sweep).get(PARAMS, [])}
     keys = [key for key in differing([head, workspace]) if key not in swept and key != "seed"]
-    return [assignment(key, workspace[key]) if key in workspace else f"~{key}" for key in keys]
+    return [
+        f"~{key}" if key not in workspace else ("" if key in head else "++") + assignment(key, workspace[key])
+        for key in keys
+    ]
 
 
 def _reason(err: BaseException) -> str:
