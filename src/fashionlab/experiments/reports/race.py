@@ -20,11 +20,15 @@ STATUS = {
     "failed": "failed",
     "open": "undecided",
 }
+REFERENCES = ("winner", "choice", "leader")  # the row the others are measured against: no interval of its own
 RANK = ("winner", "choice", "leader", "within", "near", "close", "open", "worse", "dropped", "failed")
 
 
 def versus(result: dict, configuration: dict) -> dict | None:
-    """The configuration's interval against what the race measures the others by: the choice, or the leader."""
+    """The configuration's interval against what the race measures the others by, the choice or the leader (None
+    for that one itself)."""
+    if configuration["status"] in REFERENCES:
+        return None
     return configuration["against_choice" if result["outcome"] == "choice" else "against_leader"]
 
 
@@ -129,7 +133,7 @@ def as_text(result: dict) -> str:
         against = (
             f"{interval['difference']:+.4f} [{interval['low']:+.4f}, {interval['high']:+.4f}], "
             f"{interval['seeds']} seeds"
-            if interval and c["status"] not in ("leader", "winner", "choice")
+            if interval
             else "—"
         )
         accuracy = "—" if c["accuracy"] is None else f"{c['accuracy']:.4f}"
@@ -163,7 +167,7 @@ def as_markdown(result: dict) -> str:
         against = (
             f"{interval['difference']:+.4f} ({interval['level']:.2%} CI {interval['low']:+.4f} to "
             f"{interval['high']:+.4f}, {interval['seeds']} seeds)"
-            if interval and c["status"] not in ("leader", "winner", "choice")
+            if interval
             else "—"
         )
         accuracy = "—" if c["accuracy"] is None else f"{c['accuracy']:.4f}"

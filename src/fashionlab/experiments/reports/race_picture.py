@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashionlab.experiments.reports.race import STATUS, reference, versus
+from fashionlab.experiments.reports.race import REFERENCES, STATUS, reference, versus
 
 TEMPLATE = Path(__file__).with_name("race_intervals.json")
 PROJECT_TEMPLATE = Path(".dvc") / "plots" / TEMPLATE.name  # where `template: race_intervals` is looked up
 ROWS, PICTURE, PIPELINE = "intervals.json", "intervals.png", "dvc.yaml"
 LEGEND = {**STATUS, "within": "within the ROPE", "near": "within the ROPE", "worse": "worse than the choice"}
-REFERENCES = ("winner", "choice", "leader")  # the row the others are drawn against: at 0, no interval
 
 
 def title(result: dict) -> str:
