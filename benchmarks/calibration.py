@@ -37,7 +37,7 @@ from fashionlab.experiments.records.predictions import load_predictions
 from fashionlab.experiments.records.runs import runs
 from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
 from fashionlab.statistics.good_selection import image_floor, near_ones, procedures, real_and_built
-from fashionlab.statistics.sequential import ALPHA
+from fashionlab.statistics.sequential import ALPHA, CHOICE_BOUND
 from fashionlab.statistics.significance import ROPE
 
 HERE = Path(__file__).resolve().parent
@@ -153,7 +153,8 @@ def main() -> None:
 
 
 def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_seeds: int = 20) -> dict:
-    """The race's good selection, KN and fixed designs on the real sweep and the built ones, each sweep in a process
+    """The race's good selection (by each way of bounding its comparisons, `sequential.BOUNDS`), KN and fixed
+    designs on the real sweep and the built ones, each sweep in a process
     of its own (the machine's cores), and the test set's own share of the noise."""
     sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
     names = [str(name) for name in arrays["sweep_names"]]
@@ -169,6 +170,7 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
         found = {name: future.result() for name, future in running.items()}
     return {
         "alpha": ALPHA,
+        "race_bound": CHOICE_BOUND,
         "rope": ROPE,
         "max_seeds": max_seeds,
         "resamples": resamples,

@@ -6,10 +6,12 @@ import pytest
 
 from fashionlab.statistics.sequential import (
     WITHIN,
+    best_boundaries,
     boundaries,
     look_level,
     look_order,
     looks,
+    race_boundaries,
     race_looks,
     sequential_looks,
     spent,
@@ -45,6 +47,50 @@ def test_the_boundaries_spend_5_percent_in_all_look_by_look():
     np.testing.assert_allclose(shares, np.diff(spent(times), prepend=0.0), atol=0.0012)
     assert np.mean(first >= 0) == pytest.approx(0.05, abs=0.0015)
     assert all(c > 1.96 for c in limits)  # every look is stricter than a lone 95% interval
+
+
+def first_crossings(z: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Per path, the look at which `z` first reaches the boundary, or -1."""
+    crossed = z >= limits
+    return np.where(crossed.any(axis=1), crossed.argmax(axis=1), -1)
+
+
+def test_one_sided_boundaries_spend_5_percent_above_only():
+    plan = looks(20)
+    limits = np.array(boundaries(plan, sides=1))
+    times = np.array(plan) / plan[-1]
+    steps = np.random.default_rng(0).normal(size=(200_000, len(plan))) * np.sqrt(np.diff(times, prepend=0.0))
+    first = first_crossings(np.cumsum(steps, axis=1) / np.sqrt(times), limits)
+    shares = np.array([np.mean(first == k) for k in range(len(plan))])
+    np.testing.assert_allclose(shares, np.diff(spent(times), prepend=0.0), atol=0.0012)
+    # two-sided at 2α is one-sided at α on each side, but for the paths that cross both: none, to 1e-3
+    assert boundaries(plan, 0.05, sides=1) == pytest.approx(boundaries(plan, 0.10), abs=1e-3)
+    with pytest.raises(ValueError, match="sides must be 1 or 2"):
+        boundaries(plan, sides=3)
+
+
+def test_hsus_boundaries_hold_the_best_against_every_other_at_once_with_5_percent_spent():
+    """Simulated apart from `best_boundaries`' own draws: four differences best − j that share the best's noise
+    (equal variances, correlation ½) first cross together at the spent rates, where Bonferroni's one-sided split
+    over the four would cross less often than it may."""
+    plan, comparisons = looks(20), 4
+    limits = np.array(best_boundaries(plan, comparisons))
+    times = np.array(plan) / plan[-1]
+    rng = np.random.default_rng(1)
+    steps = np.sqrt(np.diff(times, prepend=0.0))[:, None]
+    best = np.cumsum(rng.normal(size=(200_000, len(plan), 1)) * steps, axis=1)
+    others = np.cumsum(rng.normal(size=(200_000, len(plan), comparisons)) * steps, axis=1)
+    largest = (others - best).max(axis=2) / np.sqrt(2 * times)
+    first = first_crossings(largest, limits)
+    np.testing.assert_allclose(
+        [np.mean(first == k) for k in range(len(plan))], np.diff(spent(times), prepend=0.0), atol=0.0015
+    )
+    bonferroni = np.array(race_boundaries(plan, comparisons + 1, "one-sided", 0.05, 1.0))
+    assert np.all(limits < bonferroni) and np.mean(first_crossings(largest, bonferroni) >= 0) < 0.047
+    assert best_boundaries(plan, 1) == pytest.approx(boundaries(plan, sides=1), abs=0.02)  # one: no sharing
+    assert race_boundaries(plan, 5, "bonferroni", 0.05, 1.0) == boundaries(plan, 0.05 / 4)  # what races do
+    with pytest.raises(ValueError, match="bound must be one of bonferroni, one-sided, hsu"):
+        race_boundaries(plan, 5, "holm", 0.05, 1.0)
 
 
 def paired_runs(shift, seeds=20, seed=0):
@@ -157,7 +203,14 @@ def test_a_race_that_chooses_names_a_good_choice_before_every_one_is_placed():
         assert i in chosen[-1].remaining and 2 not in chosen[-1].good
         assert {s.configuration for s in others} == set(chosen[-1].remaining) - {i}
         assert all(s.interval[1] <= 0.01 for s in others)
-    assert chosen[0].standings == placed[0].standings  # the same comparisons with the leader, to the bit
+    # the same comparisons with the leader, to the bit, at Bonferroni's two-sided split; at the race's own, only the
+    # upper ends bounded, the same bootstrap read at a lower level: the same differences, narrower intervals
+    both_ends = race_looks(runs, 20, rope=0.01, resamples=1000, choose=True, bound="bonferroni")
+    assert both_ends[0].standings == placed[0].standings
+    assert chosen[0].level < placed[0].level
+    for narrow, wide in zip(chosen[0].standings, placed[0].standings, strict=True):
+        assert narrow.difference == wide.difference
+        assert wide.interval[0] < narrow.interval[0] and narrow.interval[1] < wide.interval[1]
 
 
 def test_no_choice_while_another_may_be_better_by_more_than_the_rope():

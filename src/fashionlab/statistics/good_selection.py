@@ -16,7 +16,7 @@ import numpy as np
 
 from fashionlab.statistics.calibration import seeds_spent
 from fashionlab.statistics.kim_nelson import kn
-from fashionlab.statistics.sequential import ALPHA, race_looks
+from fashionlab.statistics.sequential import ALPHA, BOUNDS, race_looks
 
 # Each built sweep's means, in ROPEs from the best (0). "One ROPE ahead" is a hair more (1.04), so that naming any
 # other configuration is an error: the hardest case for the guarantee, where a good choice is only the best.
@@ -68,11 +68,13 @@ def race_choice(
     resamples: int,
     seed: int,
     plan: tuple[int, ...] | None = None,
+    bound: str | None = None,
 ) -> dict:
     """One race that chooses, its seeds in `order`: what it named (the most accurate good choice: no training costs
     here) and the seeds it trained, every configuration's together."""
     by_seed = [{position: runs[i, row] for position, row in enumerate(order, start=1)} for i in range(len(runs))]
-    made = race_looks(by_seed, max_seeds, rope=rope, resamples=resamples, seed=seed, plan=plan, choose=True)
+    options = {"resamples": resamples, "seed": seed, "plan": plan, "bound": bound}
+    made = race_looks(by_seed, max_seeds, rope=rope, choose=True, **options)
     spent = [max((look.seeds for look in made if i in look.accuracy), default=0) for i in range(len(runs))]
     return {"outcome": made[-1].outcome or "undecided", "named": made[-1].most_accurate_choice, "seeds": sum(spent)}
 
@@ -82,6 +84,11 @@ def kn_choice(runs: np.ndarray, order: np.ndarray, *, rope: float, alpha: float 
     selection = kn(runs.mean(axis=2)[:, order], rope, alpha)
     outcome = "truncated" if selection.truncated else "selected"
     return {"outcome": outcome, "named": selection.selected, "seeds": sum(selection.seeds)}
+
+
+def race_key(bound: str) -> str:
+    """Where the race by `bound` is in the calibration's figures: `race_one_sided` for the race's own."""
+    return f"race_{bound.replace('-', '_')}"
 
 
 def figures(records: list[dict], truth: np.ndarray, rope: float) -> dict:
@@ -105,15 +112,23 @@ def figures(records: list[dict], truth: np.ndarray, rope: float) -> dict:
 def procedures(
     runs: np.ndarray, draws: int, max_seeds: int, *, rope: float, resamples: int, fixed: tuple[int, ...] = ()
 ) -> dict:
-    """The race, KN and fixed designs (`fixed` seeds each, one look) on the same `draws` orders of `runs`'s seeds."""
+    """The race by each of `BOUNDS` (its own is `CHOICE_BOUND`), KN and fixed designs (`fixed` seeds each, one look
+    at Bonferroni's two-sided split) on the same `draws` orders of `runs`'s seeds."""
     truth = runs.mean(axis=2).mean(axis=1)
     drawn = orders(runs.shape[1], draws)
     options = {"rope": rope, "resamples": resamples}
     designs: dict[str, Callable[[np.ndarray, int], dict]] = {
-        "race": lambda order, i: race_choice(runs, order, max_seeds, seed=i, **options),
+        **{
+            race_key(bound): (
+                lambda order, i, bound=bound: race_choice(runs, order, max_seeds, seed=i, bound=bound, **options)
+            )
+            for bound in BOUNDS
+        },
         "kn": lambda order, i: kn_choice(runs, order, rope=rope),
         **{
-            f"fixed_{n}": (lambda order, i, n=n: race_choice(runs, order, n, seed=i, plan=(n,), **options))
+            f"fixed_{n}": (
+                lambda order, i, n=n: race_choice(runs, order, n, seed=i, plan=(n,), bound="bonferroni", **options)
+            )
             for n in fixed
         },
     }

@@ -21,7 +21,16 @@ from fashionlab.experiments.rounds.sweep import base_changes
 from fashionlab.experiments.seeding.engine import GroupTraining
 from fashionlab.experiments.terms.judgement import Judgement, Say, reproduce
 from fashionlab.experiments.terms.names import setting_apart
-from fashionlab.statistics.sequential import WITHIN, RaceLook, Standing, boundaries, looks, seeds_to_choose
+from fashionlab.statistics.sequential import (
+    CHOICE_BOUND,
+    GAMMA,
+    WITHIN,
+    RaceLook,
+    Standing,
+    looks,
+    race_boundaries,
+    seeds_to_choose,
+)
 
 
 def race(root: Path, lineup: Lineup, judgement: Judgement, say: Say, cluster: str | None = None) -> dict:
@@ -90,7 +99,11 @@ def result(chosen: list[Entrant], done: Contest, judgement: Judgement) -> dict:
         "max_seeds": judgement.max_seeds,
         "resamples": judgement.resamples,
         "seed": judgement.seed,
-        "plan": {"looks": list(plan), "boundaries": list(boundaries(plan, judgement.alpha / (len(chosen) - 1)))},
+        "plan": {
+            "looks": list(plan),
+            "bound": CHOICE_BOUND,
+            "boundaries": list(race_boundaries(plan, len(chosen), CHOICE_BOUND, judgement.alpha, GAMMA)),
+        },
         "more_seeds": more,
     }
 

@@ -124,8 +124,8 @@ def as_text(result: dict) -> str:
     lines = [
         f"{len(configurations)} configurations raced on paired seeds; looks planned at "
         f"{', '.join(map(str, result['plan']['looks']))} shared seeds, each against the leader at its share of "
-        f"{result['alpha']:g}/{len(configurations) - 1} (Bonferroni over the comparisons with the leader, "
-        "Hwang-Shih-DeCani spending over the looks)",
+        f"{result['alpha']:g}/{len(configurations) - 1} (Bonferroni over the comparisons with the leader, on each "
+        "interval's upper end, Hwang-Shih-DeCani spending over the looks)",
         f"{'configuration':<{width}}  seeds  accuracy  {against_what:<43} status",
     ]
     for c in sorted(configurations, key=_rank):
