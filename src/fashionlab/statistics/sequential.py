@@ -126,7 +126,8 @@ def best_boundaries(
     With equal variances and independent groups, the differences best − j share the best's noise, so they
     correlate ½: the chance that any of them crosses is less than their sum, which Bonferroni pays. c_k is set so
     that the probability that the largest standardised difference first crosses c_k at look k is the rate spent
-    there, over `PATHS` seeded simulations of the k − 1 + 1 Brownian motions (the same boundaries every time).
+    there, over `PATHS` seeded simulations of the best's Brownian motion and the others' (the same boundaries every
+    time).
     Pairing the seeds breaks the equal correlation, so whether it still holds is measured, not assumed
     (`good_selection`)."""
     rng = np.random.default_rng(0)
@@ -155,7 +156,9 @@ BOUNDS = ("bonferroni", "one-sided", "hsu")
 CHOICE_BOUND = "one-sided"
 
 
-def race_boundaries(plan: tuple[int, ...], configurations: int, bound: str, alpha: float, gamma: float):
+def race_boundaries(
+    plan: tuple[int, ...], configurations: int, bound: str, alpha: float, gamma: float
+) -> tuple[float, ...]:
     """The boundaries of a race of `configurations` by `bound` (one of `BOUNDS`)."""
     comparisons = configurations - 1
     if bound == "bonferroni":
