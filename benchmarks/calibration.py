@@ -10,11 +10,12 @@ A sweep of five configurations (`calibration.SWEEP`), with the same seed numbers
 gathers it from a project whose experiments hold them, into the same npz (`sweep_correct`, `sweep_seeds`,
 `sweep_names`), and the race figures go to the same JSON, under "races". How often the race's choice is good, beside
 Kim & Nelson's KN and fixed designs, on that sweep and on sweeps built from it with known means
-(`good_selection.SCENARIOS`), goes under "choices" (`--only-choices` measures only those).
+(`good_selection.SCENARIOS`), goes under "choices" (`--only-choices` measures only those), with how often each
+way of bounding the race's comparisons misses where they correlate 0 or ½ (`--only-bounds`: only that).
 
 Usage: python benchmarks/calibration.py [--project PATH --baseline HEAD --jit-off EXP --lower-lr-doubled EXP]
-[--sweep-project PATH --sweep NAME=REV ...] [--only-choices] (without a project, the figures are measured again
-from the npz).
+[--sweep-project PATH --sweep NAME=REV ...] [--only-choices | --only-bounds] (without a project, the figures are
+measured again from the npz).
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ from fashionlab.experiments.records.groups import load_seed_group
 from fashionlab.experiments.records.predictions import load_predictions
 from fashionlab.experiments.records.runs import runs
 from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
-from fashionlab.statistics.good_selection import image_floor, near_ones, procedures, real_and_built
+from fashionlab.statistics.good_selection import (
+    bound_misses,
+    comparison_correlations,
+    image_floor,
+    near_ones,
+    procedures,
+    real_and_built,
+)
 from fashionlab.statistics.sequential import ALPHA, CHOICE_BOUND
 from fashionlab.statistics.significance import ROPE
 
@@ -96,6 +104,12 @@ def main() -> None:
         action="store_true",
         help='measure only the race\'s good selection ("choices"), keeping the other committed figures',
     )
+    parser.add_argument(
+        "--only-bounds",
+        action="store_true",
+        help="measure only how often each bound misses where the comparisons correlate 0 or 1/2, and how the real "
+        "sweep's correlate (seconds)",
+    )
     args = parser.parse_args()
     with np.load(RUNS) as stored:
         arrays = dict(stored)
@@ -110,6 +124,13 @@ def main() -> None:
     if args.project or args.sweep_project:
         write_files({RUNS: npz_bytes(arrays)})
     started = time.perf_counter()
+    if args.only_bounds:
+        results = json.loads(RESULTS.read_text())
+        results["choices"].update(measure_bounds(arrays, args.images))
+        write_files({RESULTS: json_bytes(results)})
+        print_bounds(results["choices"])
+        print(f"measured in {time.perf_counter() - started:.0f} s")
+        return
     if args.only_choices:
         results = json.loads(RESULTS.read_text())
     else:
@@ -178,7 +199,15 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
         "real": {"configurations": names, **found.pop("real")},
         "built": {name: {"offsets": list(sweeps[name][1]), **figures} for name, figures in found.items()},
         "image_floor": image_floor(near_ones(sweep, names), max_seeds),
+        **measure_bounds(arrays, images),
     }
+
+
+def measure_bounds(arrays: dict, images: int) -> dict:
+    """How often each bound misses where the comparisons correlate 0 or ½, and how they correlate in the real sweep."""
+    sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
+    near = near_ones(sweep, [str(name) for name in arrays["sweep_names"]])
+    return {"bound_misses": bound_misses(), "comparison_correlation": comparison_correlations(near)}
 
 
 def print_choices(choices: dict) -> None:
@@ -191,11 +220,25 @@ def print_choices(choices: dict) -> None:
                     f"{sweep}, {procedure}: named one {row['named']:.1%}, a good one {row['good']:.1%}, "
                     f"seeds trained {row['seeds_spent']['mean']:.1f} on average"
                 )
+    print_bounds(choices)
     floor = choices["image_floor"]
     print(
         f"the test set's own standard error: {floor['image_se']['min']:.5f}-{floor['image_se']['max']:.5f}, "
         f"{floor['image_share_of_variance']['min']:.0%}-{floor['image_share_of_variance']['max']:.0%} of the "
         f"variance at {floor['seeds']} seeds"
+    )
+
+
+def print_bounds(choices: dict) -> None:
+    for row in choices["bound_misses"]:
+        print(
+            f"{row['bound']}, {row['configurations']} configurations, correlation {row['correlation']:g}: "
+            f"the best's upper ends missed {row['missed']:.2%}"
+        )
+    found = choices["comparison_correlation"]
+    print(
+        f"the real sweep's comparisons with one of its near configurations correlate {found['min']:.2f} to "
+        f"{found['max']:.2f}"
     )
 
 

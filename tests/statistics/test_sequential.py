@@ -4,6 +4,7 @@ looks read from paired groups of seeds."""
 import numpy as np
 import pytest
 
+from fashionlab.statistics.good_selection import boundary_misses
 from fashionlab.statistics.sequential import (
     WITHIN,
     best_boundaries,
@@ -73,20 +74,11 @@ def test_hsus_boundaries_hold_the_best_against_every_other_at_once_with_5_percen
     """Simulated apart from `best_boundaries`' own draws: four differences best − j that share the best's noise
     (equal variances, correlation ½) first cross together at the spent rates, where Bonferroni's one-sided split
     over the four would cross less often than it may."""
-    plan, comparisons = looks(20), 4
-    limits = np.array(best_boundaries(plan, comparisons))
+    plan = looks(20)
     times = np.array(plan) / plan[-1]
-    rng = np.random.default_rng(1)
-    steps = np.sqrt(np.diff(times, prepend=0.0))[:, None]
-    best = np.cumsum(rng.normal(size=(200_000, len(plan), 1)) * steps, axis=1)
-    others = np.cumsum(rng.normal(size=(200_000, len(plan), comparisons)) * steps, axis=1)
-    largest = (others - best).max(axis=2) / np.sqrt(2 * times)
-    first = first_crossings(largest, limits)
-    np.testing.assert_allclose(
-        [np.mean(first == k) for k in range(len(plan))], np.diff(spent(times), prepend=0.0), atol=0.0015
-    )
-    bonferroni = np.array(race_boundaries(plan, comparisons + 1, "one-sided", 0.05, 1.0))
-    assert np.all(limits < bonferroni) and np.mean(first_crossings(largest, bonferroni) >= 0) < 0.047
+    np.testing.assert_allclose(boundary_misses(5, "hsu", 0.5), np.diff(spent(times), prepend=0.0), atol=0.0015)
+    assert np.all(np.array(best_boundaries(plan, 4)) < race_boundaries(plan, 5, "one-sided", 0.05, 1.0))
+    assert boundary_misses(5, "one-sided", 0.5).sum() < 0.047
     assert best_boundaries(plan, 1) == pytest.approx(boundaries(plan, sides=1), abs=0.02)  # one: no sharing
     assert race_boundaries(plan, 5, "bonferroni", 0.05, 1.0) == boundaries(plan, 0.05 / 4)  # what races do
     with pytest.raises(ValueError, match="bound must be one of bonferroni, one-sided, hsu"):

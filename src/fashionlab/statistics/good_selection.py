@@ -16,7 +16,7 @@ import numpy as np
 
 from fashionlab.statistics.calibration import seeds_spent
 from fashionlab.statistics.kim_nelson import kn
-from fashionlab.statistics.sequential import ALPHA, BOUNDS, race_looks
+from fashionlab.statistics.sequential import ALPHA, BOUNDS, GAMMA, looks, race_boundaries, race_looks
 
 # Each built sweep's means, in ROPEs from the best (0). "One ROPE ahead" is a hair more (1.04), so that naming any
 # other configuration is an error: the hardest case for the guarantee, where a good choice is only the best.
@@ -139,6 +139,46 @@ def procedures(
             for name, run in designs.items()
         },
     }
+
+
+def boundary_misses(
+    configurations: int, bound: str, correlation: float, max_seeds: int = 20, paths: int = 200_000, seed: int = 1
+) -> np.ndarray:
+    """Per look, how often an upper end of the best's k − 1 comparisons first misses under `bound`, where their
+    standardised differences correlate `correlation` (0 to 1; Hsu's case is ½, paired seeds put it anywhere):
+    seeded Brownian motions at the looks. The sum is the bound's error rate there, which must not pass α."""
+    plan = looks(max_seeds)
+    limits = np.array(race_boundaries(plan, configurations, bound, ALPHA, GAMMA))
+    times = np.asarray(plan, np.float64) / plan[-1]
+    rng = np.random.default_rng(seed)
+    steps = np.sqrt(np.diff(times, prepend=0.0))[:, None]
+    shared = np.cumsum(rng.standard_normal((paths, len(plan), 1)) * steps, axis=1)
+    own = np.cumsum(rng.standard_normal((paths, len(plan), configurations - 1)) * steps, axis=1)
+    largest = (np.sqrt(correlation) * shared + np.sqrt(1 - correlation) * own).max(axis=2) / np.sqrt(times)
+    crossed = largest >= limits
+    first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), -1)
+    return np.array([np.mean(first == k) for k in range(len(plan))])
+
+
+def bound_misses(configurations: tuple[int, ...] = (5, 8), correlations: tuple[float, ...] = (0.0, 0.5)) -> list[dict]:
+    """Each bound's error rate for races of `configurations` at each of `correlations`."""
+    return [
+        {"bound": bound, "configurations": k, "correlation": rho, "missed": float(boundary_misses(k, bound, rho).sum())}
+        for bound in BOUNDS
+        for k in configurations
+        for rho in correlations
+    ]
+
+
+def comparison_correlations(real: np.ndarray) -> dict:
+    """Over the seeds, how the differences (b − i) and (b − j) of test accuracy correlate, for every b and every two
+    others among `real`'s configurations: the smallest and the largest. Hsu's constant takes ½ for all of them."""
+    accuracy = real.mean(axis=2)
+    found = []
+    for b in range(len(accuracy)):
+        matrix = np.corrcoef(accuracy[b] - np.delete(accuracy, b, axis=0))
+        found.extend(matrix[np.triu_indices(len(matrix), 1)])
+    return {"min": float(min(found)), "max": float(max(found))}
 
 
 def image_floor(real: np.ndarray, seeds: int) -> dict:
