@@ -126,7 +126,7 @@ def main() -> None:
     started = time.perf_counter()
     if args.only_bounds:
         results = json.loads(RESULTS.read_text())
-        results["choices"].update(measure_bounds(arrays, args.images))
+        results["choices"].update(measure_bounds(near_ones(*unpacked_sweep(arrays, args.images))))
         write_files({RESULTS: json_bytes(results)})
         print_bounds(results["choices"])
         print(f"measured in {time.perf_counter() - started:.0f} s")
@@ -177,8 +177,7 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
     """The race's good selection (by each way of bounding its comparisons, `sequential.BOUNDS`), KN and fixed
     designs on the real sweep and the built ones, each sweep in a process
     of its own (the machine's cores), and the test set's own share of the noise."""
-    sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
-    names = [str(name) for name in arrays["sweep_names"]]
+    sweep, names = unpacked_sweep(arrays, images)
     sweeps = real_and_built(sweep, names, ROPE)
     options = {"rope": ROPE, "resamples": resamples}
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
@@ -199,14 +198,19 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
         "real": {"configurations": names, **found.pop("real")},
         "built": {name: {"offsets": list(sweeps[name][1]), **figures} for name, figures in found.items()},
         "image_floor": image_floor(near_ones(sweep, names), max_seeds),
-        **measure_bounds(arrays, images),
+        **measure_bounds(near_ones(sweep, names)),
     }
 
 
-def measure_bounds(arrays: dict, images: int) -> dict:
-    """How often each bound misses where the comparisons correlate 0 or ½, and how they correlate in the real sweep."""
+def unpacked_sweep(arrays: dict, images: int) -> tuple[np.ndarray, list[str]]:
+    """The sweep's runs (configurations × seeds × images, True where right) and its configurations' names."""
     sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
-    near = near_ones(sweep, [str(name) for name in arrays["sweep_names"]])
+    return sweep, [str(name) for name in arrays["sweep_names"]]
+
+
+def measure_bounds(near: np.ndarray) -> dict:
+    """How often each bound misses where the comparisons correlate 0 or ½, and how the `near` configurations of the
+    real sweep correlate."""
     return {"bound_misses": bound_misses(), "comparison_correlation": comparison_correlations(near)}
 
 
