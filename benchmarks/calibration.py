@@ -36,7 +36,7 @@ from fashionlab.experiments.records.dvc import experiments_table
 from fashionlab.experiments.records.groups import load_seed_group
 from fashionlab.experiments.records.predictions import load_predictions
 from fashionlab.experiments.records.runs import runs
-from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races
+from fashionlab.statistics.calibration import GROUPS, SWEEP, measure, measure_races, unpack_sweep
 from fashionlab.statistics.good_selection import (
     bound_misses,
     comparison_correlations,
@@ -126,7 +126,7 @@ def main() -> None:
     started = time.perf_counter()
     if args.only_bounds:
         results = json.loads(RESULTS.read_text())
-        results["choices"].update(measure_bounds(near_ones(*unpacked_sweep(arrays, args.images))))
+        results["choices"].update(measure_bounds(near_ones(*unpack_sweep(arrays, args.images))))
         write_files({RESULTS: json_bytes(results)})
         print_bounds(results["choices"])
         print(f"measured in {time.perf_counter() - started:.0f} s")
@@ -177,7 +177,7 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
     """The race's good selection (by each way of bounding its comparisons, `sequential.BOUNDS`), KN and fixed
     designs on the real sweep and the built ones, each sweep in a process
     of its own (the machine's cores), and the test set's own share of the noise."""
-    sweep, names = unpacked_sweep(arrays, images)
+    sweep, names = unpack_sweep(arrays, images)
     sweeps = real_and_built(sweep, names, ROPE)
     options = {"rope": ROPE, "resamples": resamples}
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
@@ -200,12 +200,6 @@ def measure_choices(arrays: dict, images: int, resamples: int, draws: int, max_s
         "image_floor": image_floor(near_ones(sweep, names), max_seeds),
         **measure_bounds(near_ones(sweep, names)),
     }
-
-
-def unpacked_sweep(arrays: dict, images: int) -> tuple[np.ndarray, list[str]]:
-    """The sweep's runs (configurations × seeds × images, True where right) and its configurations' names."""
-    sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
-    return sweep, [str(name) for name in arrays["sweep_names"]]
 
 
 def measure_bounds(near: np.ndarray) -> dict:

@@ -125,6 +125,12 @@ def unpack(arrays: dict[str, np.ndarray], group: str, images: int) -> np.ndarray
     return np.unpackbits(arrays[f"{group}_correct"], axis=1, count=images).astype(bool)
 
 
+def unpack_sweep(arrays: dict[str, np.ndarray], images: int) -> tuple[np.ndarray, list[str]]:
+    """The sweep's runs (configurations × seeds × images, True where right) and its configurations' names."""
+    sweep = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
+    return sweep, [str(name) for name in arrays["sweep_names"]]
+
+
 def measure(arrays: dict[str, np.ndarray], images: int, resamples: int, draws: int, max_seeds: int = 20) -> dict:
     """The figures of benchmarks/calibration.json from the arrays of calibration_runs.npz: each group's
     per-image results packed to bits (`<group>_correct`) and its seeds (`<group>_seeds`), rows in the same
@@ -244,8 +250,7 @@ def measure_races(
 ) -> dict:
     """The race figures of benchmarks/calibration.json from the sweep in calibration_runs.npz (`sweep_correct`:
     configurations × seeds × packed images, rows of every configuration the same seeds)."""
-    runs = np.unpackbits(arrays["sweep_correct"], axis=2, count=images).astype(bool)
-    names = [str(name) for name in arrays["sweep_names"]]
+    runs, names = unpack_sweep(arrays, images)
     truth = sweep_truth(runs, ROPE)
     null = tuple(names.index(name) for name in SWEEP_NULL)
     options = {"rope": ROPE, "resamples": resamples}
